@@ -1,0 +1,402 @@
+/**
+ * The session's cookie jar: a small, dict-like API over `tough-cookie`'s RFC
+ * 6265 `CookieJar`. Every `Set-Cookie` a session receives is stored here and
+ * sent back by the jar's rules (domain, path, `Secure`, expiry, host-only).
+ *
+ * @example
+ * ```ts
+ * import { Cookies } from "@fetchkit/session/cookies";
+ *
+ * const cookies = new Cookies();
+ * cookies.set("sid", "abc", { domain: "example.com", path: "/" });
+ * cookies.get("sid"); // "abc"
+ * cookies.headerFor("https://www.example.com/"); // "sid=abc"
+ * cookies.toObject(); // { sid: "abc" }
+ * ```
+ *
+ * @module
+ */
+
+import { Cookie, CookieJar } from "tough-cookie";
+
+/**
+ * Attributes of a cookie set through {@linkcode Cookies.set}.
+ *
+ * @example
+ * ```ts
+ * import type { CookieOptions } from "@fetchkit/session";
+ *
+ * const o: CookieOptions = { domain: "example.com", path: "/", secure: true };
+ * ```
+ */
+export interface CookieOptions {
+  /**
+   * The domain the cookie belongs to. It is sent to that host and its
+   * subdomains, unless `hostOnly` is set. Defaults to the host of the
+   * session's `baseUrl`, as a host-only cookie.
+   */
+  domain?: string;
+  /** Send the cookie to this host only, not to its subdomains. */
+  hostOnly?: boolean;
+  /** The path prefix the cookie is sent for. Defaults to `/`. */
+  path?: string;
+  /** Send the cookie over https only. */
+  secure?: boolean;
+  /** Marks the cookie HttpOnly (kept for fidelity; a session sends it). */
+  httpOnly?: boolean;
+  /** When the cookie expires. Without it (and `maxAge`), it lives as long as the jar. */
+  expires?: Date;
+  /** Seconds until the cookie expires; `0` or less removes it. */
+  maxAge?: number;
+  /** The SameSite attribute, kept for fidelity. */
+  sameSite?: "strict" | "lax" | "none";
+}
+
+/**
+ * Picks one cookie when several share a name.
+ *
+ * @example
+ * ```ts
+ * import type { CookieFilter } from "@fetchkit/session";
+ *
+ * const f: CookieFilter = { domain: "example.com", path: "/" };
+ * ```
+ */
+export interface CookieFilter {
+  /** Only the cookie of this domain. */
+  domain?: string;
+  /** Only the cookie of this path. */
+  path?: string;
+}
+
+/**
+ * Options of a {@linkcode Cookies} jar.
+ *
+ * @example
+ * ```ts
+ * import { Cookies } from "@fetchkit/session/cookies";
+ *
+ * const cookies = new Cookies({ defaultDomain: () => "api.example.com" });
+ * ```
+ */
+export interface CookiesOptions {
+  /** A `tough-cookie` jar to use instead of a new in-memory one. */
+  jar?: CookieJar;
+  /** The domain that {@linkcode Cookies.set} uses when none is given. */
+  defaultDomain?: () => string | undefined;
+}
+
+/**
+ * Calls a tough-cookie store method that takes a callback, and returns its
+ * result when the store answered synchronously (the in-memory store does).
+ */
+function callSync<T>(
+  run: (callback: (error: Error | null, result?: T) => void) => void,
+): T {
+  let done = false;
+  let failure: Error | null = null;
+  let value: T | undefined;
+  run((error, result) => {
+    done = true;
+    failure = error;
+    value = result;
+  });
+  if (!done) {
+    throw new TypeError(
+      "This cookie store is asynchronous; use the jar's async methods",
+    );
+  }
+  if (failure) throw failure;
+  return value as T;
+}
+
+function isLive(cookie: Cookie, now: number): boolean {
+  const expiry = cookie.expiryTime();
+  return expiry === undefined || expiry > now;
+}
+
+/**
+ * The session's cookie jar. Reach `tough-cookie`'s own jar through
+ * {@linkcode Cookies.jar} for anything this API does not cover.
+ *
+ * @example
+ * ```ts
+ * import { Session } from "@fetchkit/session";
+ *
+ * await using s = new Session({ baseUrl: "http://127.0.0.1:8080/" });
+ * s.cookies.set("theme", "dark"); // host-only cookie for 127.0.0.1
+ * s.cookies.get("theme"); // "dark"
+ * s.cookies.delete("theme");
+ * ```
+ */
+export class Cookies {
+  /** The underlying `tough-cookie` jar. */
+  readonly jar: CookieJar;
+  #defaultDomain: (() => string | undefined) | undefined;
+
+  /**
+   * Creates a jar, empty and in memory unless `options.jar` is given.
+   *
+   * @param options the jar to wrap and the default domain
+   */
+  constructor(options: CookiesOptions = {}) {
+    this.jar = options.jar ?? new CookieJar(undefined, {
+      // Loopback is not a secure context here: a Secure cookie goes over
+      // https only, whatever the host.
+      allowSecureOnLocal: false,
+      prefixSecurity: "strict",
+      rejectPublicSuffixes: true,
+    });
+    this.#defaultDomain = options.defaultDomain;
+  }
+
+  /** Every cookie in the jar, expired ones included. */
+  #all(): Cookie[] {
+    const store = this.jar.store;
+    return callSync<Cookie[]>((cb) => store.getAllCookies(cb));
+  }
+
+  /**
+   * Adds a cookie, or replaces the one with the same name, domain and path.
+   * Throws a `TypeError` for a name or value that could not be sent, or a
+   * domain the jar refuses (a public suffix such as `com`).
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * const c = new Cookies();
+   * c.set("sid", "abc", { domain: "example.com", secure: true, maxAge: 3600 });
+   * ```
+   *
+   * @param name the cookie name
+   * @param value the cookie value
+   * @param options its attributes
+   */
+  set(name: string, value: string, options: CookieOptions = {}): void {
+    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
+      throw new TypeError(`Invalid cookie name: ${JSON.stringify(name)}`);
+    }
+    if (/[;\r\n\0]/.test(value)) {
+      throw new TypeError(
+        `Invalid value for cookie ${name}: it contains ';', CR, LF or NUL`,
+      );
+    }
+    const given = options.domain ?? this.#defaultDomain?.();
+    if (!given) {
+      throw new TypeError(
+        `Cookie ${name} needs a domain: pass { domain } or give the session a baseUrl`,
+      );
+    }
+    const domain = given.replace(/^\./, "").toLowerCase();
+    const hostOnly = options.hostOnly ?? options.domain === undefined;
+    const path = options.path ?? "/";
+    const cookie = new Cookie({
+      key: name,
+      value,
+      path,
+      secure: options.secure ?? false,
+      httpOnly: options.httpOnly ?? false,
+      expires: options.expires ?? "Infinity",
+      maxAge: options.maxAge ?? null,
+      sameSite: options.sameSite,
+      domain: hostOnly ? null : domain,
+    });
+    const scheme = options.secure || name.startsWith("__") ? "https" : "http";
+    const host = domain.includes(":") ? `[${domain}]` : domain;
+    try {
+      this.jar.setCookieSync(cookie, `${scheme}://${host}${path}`, {
+        http: true,
+      });
+    } catch (error) {
+      throw new TypeError(
+        `Cookie ${name} was refused for ${domain}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+
+  /**
+   * The value of the live cookie with this name, or `undefined`. When several
+   * cookies share the name (on other domains or paths), narrow with `filter`;
+   * without it, the one with the longest path is returned.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * const c = new Cookies();
+   * c.set("a", "1", { domain: "example.com" });
+   * c.get("a"); // "1"
+   * c.get("a", { domain: "other.test" }); // undefined
+   * ```
+   *
+   * @param name the cookie name
+   * @param filter the domain and path to match
+   * @returns the value, or `undefined`
+   */
+  get(name: string, filter: CookieFilter = {}): string | undefined {
+    let best: Cookie | undefined;
+    const now = Date.now();
+    for (const c of this.#matching(name, filter)) {
+      if (!isLive(c, now)) continue;
+      if (!best || (c.path ?? "").length > (best.path ?? "").length) best = c;
+    }
+    return best?.value;
+  }
+
+  *#matching(name: string, filter: CookieFilter): Iterable<Cookie> {
+    const domain = filter.domain?.replace(/^\./, "").toLowerCase();
+    for (const c of this.#all()) {
+      if (c.key !== name) continue;
+      if (domain !== undefined && c.domain !== domain) continue;
+      if (filter.path !== undefined && c.path !== filter.path) continue;
+      yield c;
+    }
+  }
+
+  /**
+   * Removes the cookies with this name (narrowed by `filter`). Returns
+   * whether any was removed.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * const c = new Cookies();
+   * c.set("a", "1", { domain: "example.com" });
+   * c.delete("a"); // true
+   * ```
+   *
+   * @param name the cookie name
+   * @param filter the domain and path to match
+   * @returns whether a cookie was removed
+   */
+  delete(name: string, filter: CookieFilter = {}): boolean {
+    const store = this.jar.store;
+    let removed = false;
+    for (const c of [...this.#matching(name, filter)]) {
+      callSync<void>((cb) =>
+        store.removeCookie(c.domain ?? "", c.path ?? "/", c.key, cb)
+      );
+      removed = true;
+    }
+    return removed;
+  }
+
+  /**
+   * Removes every cookie.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * const c = new Cookies();
+   * c.clear();
+   * c.size; // 0
+   * ```
+   */
+  clear(): void {
+    this.jar.removeAllCookiesSync();
+  }
+
+  /**
+   * The number of live cookies.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * new Cookies().size; // 0
+   * ```
+   */
+  get size(): number {
+    const now = Date.now();
+    return this.#all().filter((c) => isLive(c, now)).length;
+  }
+
+  /**
+   * The live cookies as a plain `{ name: value }` object. Where names repeat
+   * across domains or paths, the one with the longest path wins.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * const c = new Cookies();
+   * c.set("a", "1", { domain: "example.com" });
+   * c.toObject(); // { a: "1" }
+   * ```
+   *
+   * @returns the cookies by name
+   */
+  toObject(): Record<string, string> {
+    const now = Date.now();
+    const live = this.#all()
+      .filter((c) => isLive(c, now))
+      .sort((a, b) => (a.path ?? "").length - (b.path ?? "").length);
+    // fromEntries defines own properties, so a cookie named __proto__ is
+    // just a key and cannot reach Object.prototype.
+    return Object.fromEntries(live.map((c) => [c.key, c.value]));
+  }
+
+  /**
+   * The live cookies themselves, with every attribute, as `tough-cookie`
+   * `Cookie` objects.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * for (const c of new Cookies().list()) console.log(c.key, c.domain);
+   * ```
+   *
+   * @returns the cookies
+   */
+  list(): Cookie[] {
+    const now = Date.now();
+    return this.#all().filter((c) => isLive(c, now));
+  }
+
+  /**
+   * The `Cookie` header the jar sends to a URL (`""` when none).
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * const c = new Cookies();
+   * c.set("a", "1", { domain: "example.com", path: "/app" });
+   * c.headerFor("http://example.com/app/x"); // "a=1"
+   * c.headerFor("http://example.com/"); // ""
+   * ```
+   *
+   * @param url the URL of the request
+   * @returns the header value
+   */
+  headerFor(url: string): string {
+    return this.jar.getCookieStringSync(url);
+  }
+
+  /**
+   * Stores the `Set-Cookie` headers of a response from `url`. Cookies the
+   * jar's rules refuse, and malformed ones, are ignored, as a browser does.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * const c = new Cookies();
+   * c.storeResponse("http://example.com/", ["a=1; Path=/", "b=2"]);
+   * c.get("b"); // "2"
+   * ```
+   *
+   * @param url the URL that answered
+   * @param setCookies the `Set-Cookie` header values
+   */
+  storeResponse(url: string, setCookies: readonly string[]): void {
+    for (const header of setCookies) {
+      this.jar.setCookieSync(header, url, { ignoreError: true });
+    }
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * A `Session` for the fetch API, as Python's `requests.Session` is for
+ * requests: headers, auth, query parameters and cookies that persist across
+ * requests, connections reused per origin, redirects followed by the session
+ * so that every hop's cookies are kept, and everything closed when a `using`
+ * block ends.
+ *
+ * Values given to one request are laid over the session's for that request
+ * only: `undefined` inherits, `null` removes, anything else overrides.
+ *
+ * @example
+ * ```ts
+ * import { raiseForStatus, Session } from "@fetchkit/session";
+ *
+ * await using s = new Session({
+ *   baseUrl: "http://127.0.0.1:8080/",
+ *   headers: { "x-test": "true" },
+ *   auth: ["user", "pass"],
+ *   params: { lang: "en" },
+ * });
+ * s.cookies.set("theme", "dark");
+ *
+ * const r = await s.get("/headers", { headers: { "x-test2": "true" } });
+ * raiseForStatus(r);
+ * await s.post("/post", { json: { a: 1 } });
+ * await s.get("/cookies", { cookies: { "from-my": "browser" } });
+ * console.log(r.url, r.history.length, s.cookies.toObject());
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type Auth,
+  type AuthFunction,
+  type RedirectMode,
+  type RequestOptions,
+  type SendOptions,
+  Session,
+  type SessionOptions,
+  type SessionResponse,
+} from "./session.ts";
+export { Cookie, CookieJar } from "tough-cookie";
+export type {
+  Callback,
+  ErrorCallback,
+  GetCookiesOptions,
+  Nullable,
+  SerializedCookie,
+  SerializedCookieJar,
+  SetCookieOptions,
+  Store,
+} from "tough-cookie";
+export {
+  type CookieFilter,
+  type CookieOptions,
+  Cookies,
+  type CookiesOptions,
+} from "./cookies.ts";
+export {
+  type CookiesInput,
+  type HeadersInput,
+  type ParamsInput,
+  type ParamValue,
+} from "./merge.ts";
+export { type OriginStats, Pool, type PoolOptions } from "./pool.ts";
+export {
+  ConnectionError,
+  HTTPError,
+  raiseForStatus,
+  RedirectError,
+  SessionClosedError,
+  SessionError,
+  TimeoutError,
+  TooManyRedirectsError,
+} from "./errors.ts";

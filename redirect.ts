@@ -1,0 +1,135 @@
+/**
+ * The rules a session follows on a redirect: which method the next hop uses,
+ * where it goes, and which credentials may go with it.
+ *
+ * @example
+ * ```ts
+ * import { redirectMethod, shouldStripAuth } from "@fetchkit/session/redirect";
+ *
+ * redirectMethod(303, "PUT"); // "GET"
+ * redirectMethod(307, "POST"); // "POST"
+ * shouldStripAuth(new URL("https://a.test/"), new URL("https://b.test/")); // true
+ * ```
+ *
+ * @module
+ */
+
+import { RedirectError } from "./errors.ts";
+
+/**
+ * Whether a status is a redirect the session follows: 301, 302, 303, 307 or
+ * 308.
+ *
+ * @example
+ * ```ts
+ * import { isRedirect } from "@fetchkit/session/redirect";
+ *
+ * isRedirect(302); // true
+ * isRedirect(304); // false
+ * ```
+ *
+ * @param status the response status
+ * @returns whether it is followed
+ */
+export function isRedirect(status: number): boolean {
+  return status === 301 || status === 302 || status === 303 ||
+    status === 307 || status === 308;
+}
+
+/**
+ * The method of the next hop, as browsers and requests choose it: 303 turns
+ * anything but HEAD into GET; 301 and 302 turn POST into GET; 307 and 308
+ * keep the method.
+ *
+ * @example
+ * ```ts
+ * import { redirectMethod } from "@fetchkit/session/redirect";
+ *
+ * redirectMethod(302, "POST"); // "GET"
+ * redirectMethod(302, "PUT"); // "PUT"
+ * redirectMethod(303, "HEAD"); // "HEAD"
+ * ```
+ *
+ * @param status the redirect status
+ * @param method the method of the hop that was redirected
+ * @returns the method of the next hop
+ */
+export function redirectMethod(status: number, method: string): string {
+  if (status === 303 && method !== "HEAD") return "GET";
+  if ((status === 301 || status === 302) && method === "POST") return "GET";
+  return method;
+}
+
+function defaultPort(protocol: string): string {
+  return protocol === "https:" ? "443" : protocol === "http:" ? "80" : "";
+}
+
+/**
+ * Whether `Authorization` must be dropped when going from `from` to `to`:
+ * when the host, the port or the scheme changes. The one exception, as in
+ * requests, is an upgrade of the same host from http on its default port to
+ * https on its default port.
+ *
+ * @example
+ * ```ts
+ * import { shouldStripAuth } from "@fetchkit/session/redirect";
+ *
+ * shouldStripAuth(new URL("http://a.test/"), new URL("https://a.test/")); // false
+ * shouldStripAuth(new URL("https://a.test/"), new URL("http://a.test/")); // true
+ * shouldStripAuth(new URL("http://a.test/"), new URL("http://a.test:8080/")); // true
+ * ```
+ *
+ * @param from the URL of the hop that was redirected
+ * @param to the URL of the next hop
+ * @returns whether credentials must not follow
+ */
+export function shouldStripAuth(from: URL, to: URL): boolean {
+  if (from.hostname !== to.hostname) return true;
+  if (from.protocol === to.protocol) return from.port !== to.port;
+  const fromPort = from.port || defaultPort(from.protocol);
+  const toPort = to.port || defaultPort(to.protocol);
+  return !(from.protocol === "http:" && fromPort === "80" &&
+    to.protocol === "https:" && toPort === "443");
+}
+
+/**
+ * Resolves a `Location` header against the URL that sent it, carrying the
+ * fragment over when the new location has none. Throws a
+ * {@linkcode RedirectError} for a location that is not a URL or whose scheme
+ * is not http or https (`file:`, `data:`, `javascript:` …).
+ *
+ * @example
+ * ```ts
+ * import { resolveLocation } from "@fetchkit/session/redirect";
+ *
+ * resolveLocation("/next", "http://a.test/start#top").href;
+ * // "http://a.test/next#top"
+ * ```
+ *
+ * @param location the `Location` header value
+ * @param base the URL of the hop that was redirected (with its fragment)
+ * @returns the URL of the next hop
+ */
+export function resolveLocation(location: string, base: string): URL {
+  let next: URL;
+  try {
+    next = new URL(location, base);
+  } catch (cause) {
+    throw new RedirectError(
+      `Redirect to an invalid Location: ${
+        JSON.stringify(location.slice(0, 200))
+      }`,
+      { cause },
+    );
+  }
+  if (next.protocol !== "http:" && next.protocol !== "https:") {
+    throw new RedirectError(
+      `Refused to follow a redirect to a ${next.protocol} URL`,
+    );
+  }
+  if (next.hash === "") {
+    const at = base.indexOf("#");
+    if (at !== -1) next.hash = base.slice(at);
+  }
+  return next;
+}

@@ -1,0 +1,1006 @@
+/**
+ * {@linkcode Session}: headers, auth, query parameters and cookies that
+ * persist across requests, connections reused per origin, redirects followed
+ * by the session itself, and everything closed when a `using` block ends.
+ *
+ * @example
+ * ```ts
+ * import { Session } from "@fetchkit/session";
+ *
+ * await using s = new Session({
+ *   baseUrl: "http://127.0.0.1:8080/",
+ *   headers: { "x-test": "true" },
+ *   auth: ["user", "pass"],
+ * });
+ * const r = await s.get("/headers", { headers: { "x-test2": "true" } });
+ * console.log(r.status, await r.json());
+ * ```
+ *
+ * @module
+ */
+
+import { Cookies } from "./cookies.ts";
+import {
+  ConnectionError,
+  RedirectError,
+  SessionClosedError,
+  TimeoutError,
+  TooManyRedirectsError,
+} from "./errors.ts";
+import {
+  appendParams,
+  assertHeader,
+  type CookiesInput,
+  type HeadersInput,
+  mergeCookies,
+  mergeHeaders,
+  mergeParams,
+  type ParamsInput,
+} from "./merge.ts";
+import { Pool, type PoolOptions } from "./pool.ts";
+import {
+  isRedirect,
+  redirectMethod,
+  resolveLocation,
+  shouldStripAuth,
+} from "./redirect.ts";
+
+/**
+ * A function that authenticates a request: it returns the request to send,
+ * usually a copy with an `Authorization` header. It runs for every hop that
+ * stays on the origin of the first request.
+ *
+ * @example
+ * ```ts
+ * import type { AuthFunction } from "@fetchkit/session";
+ *
+ * const apiKey: AuthFunction = (request) => {
+ *   const headers = new Headers(request.headers);
+ *   headers.set("x-api-key", "secret");
+ *   return new Request(request, { headers });
+ * };
+ * ```
+ */
+export type AuthFunction = (request: Request) => Request | Promise<Request>;
+
+/**
+ * Credentials: a `[user, password]` pair sent as HTTP Basic, or an
+ * {@linkcode AuthFunction}.
+ *
+ * @example
+ * ```ts
+ * import type { Auth } from "@fetchkit/session";
+ *
+ * const basic: Auth = ["user", "pass"];
+ * ```
+ */
+export type Auth = readonly [username: string, password: string] | AuthFunction;
+
+/**
+ * How redirects are handled: `"follow"` (the default) follows them, storing
+ * cookies on every hop; `"manual"` returns the 3xx response as it is.
+ *
+ * @example
+ * ```ts
+ * import type { RedirectMode } from "@fetchkit/session";
+ *
+ * const mode: RedirectMode = "manual";
+ * ```
+ */
+export type RedirectMode = "follow" | "manual";
+
+/**
+ * The settings a session keeps, given to its constructor. All of them can be
+ * changed later through the session's properties.
+ *
+ * @example
+ * ```ts
+ * import type { SessionOptions } from "@fetchkit/session";
+ *
+ * const options: SessionOptions = {
+ *   baseUrl: "https://api.example.com/v1/",
+ *   headers: { accept: "application/json" },
+ *   timeout: 10_000,
+ * };
+ * ```
+ */
+export interface SessionOptions {
+  /**
+   * Relative request URLs are appended to this URL's path
+   * (`"https://h/api/"` + `"/users"` → `https://h/api/users`).
+   */
+  baseUrl?: string | URL;
+  /** Headers sent with every request. */
+  headers?: HeadersInit;
+  /** Credentials sent with every request. */
+  auth?: Auth | null;
+  /** Query parameters added to every request. */
+  params?: ParamsInput;
+  /** The cookie jar; a new in-memory one by default. */
+  cookies?: Cookies;
+  /**
+   * Milliseconds until the response headers of the last hop, across all
+   * redirects; `null` for none. Default 30 000.
+   */
+  timeout?: number | null;
+  /** The most redirects followed for one request. Default 30. */
+  maxRedirects?: number;
+  /** Connection pool settings. */
+  pool?: PoolOptions;
+  /**
+   * With a `baseUrl`, whether a request may name an absolute or
+   * protocol-relative URL on another origin. Default `false`: such a URL is
+   * refused, so that a path taken from user input cannot send the session's
+   * credentials elsewhere.
+   */
+  allowAbsoluteUrls?: boolean;
+}
+
+/**
+ * Settings of one call to {@linkcode Session.send}: they override the
+ * session's for that call only.
+ *
+ * @example
+ * ```ts
+ * import type { SendOptions } from "@fetchkit/session";
+ *
+ * const o: SendOptions = { timeout: 2_000, redirect: "manual" };
+ * ```
+ */
+export interface SendOptions {
+  /** Milliseconds for this request; `null` for none. */
+  timeout?: number | null;
+  /** The most redirects followed for this request. */
+  maxRedirects?: number;
+  /** `"follow"` or `"manual"`. */
+  redirect?: RedirectMode;
+  /** Aborts the request and its redirects. */
+  signal?: AbortSignal;
+}
+
+/**
+ * What one request may add to or override in the session's settings. A
+ * value left `undefined` inherits the session's; `null` removes it for this
+ * request. Nothing here is persisted.
+ *
+ * @example
+ * ```ts
+ * import type { RequestOptions } from "@fetchkit/session";
+ *
+ * const o: RequestOptions = {
+ *   headers: { "x-once": "1" },
+ *   params: { page: 2 },
+ *   cookies: { "from-my": "browser" },
+ *   json: { a: 1 },
+ * };
+ * ```
+ */
+export interface RequestOptions extends SendOptions {
+  /** Headers for this request; `null` values remove the session's. */
+  headers?: HeadersInput | null;
+  /** Query parameters for this request. */
+  params?: ParamsInput | null;
+  /** Cookies for this request only; `null` values keep jar cookies out. */
+  cookies?: CookiesInput | null;
+  /** Credentials for this request; `null` sends none. */
+  auth?: Auth | null;
+  /** A value sent as JSON, with `Content-Type: application/json`. */
+  json?: unknown;
+  /** Fields sent as `application/x-www-form-urlencoded`. */
+  form?: ParamsInput;
+  /** A body as `fetch` takes it: string, FormData, Blob, bytes, stream … */
+  body?: BodyInit | null;
+}
+
+/**
+ * A `Response` returned by a session: a real `Response`, with the responses
+ * of the earlier redirect hops in `history` (oldest first).
+ *
+ * @example
+ * ```ts
+ * import { Session } from "@fetchkit/session";
+ *
+ * await using s = new Session();
+ * const r = await s.get("http://127.0.0.1:8080/redirect/2");
+ * console.log(r.url, r.history.map((h) => h.status));
+ * ```
+ */
+export type SessionResponse = Response & {
+  /** The earlier hops of a redirect chain, oldest first. */
+  readonly history: Response[];
+};
+
+/** What a request carries from hop to hop. */
+interface Flight {
+  timeout: number | undefined;
+  maxRedirects: number;
+  redirect: RedirectMode;
+  signal: AbortSignal | undefined;
+  /** Per-request cookies: sent only to the origin of the first request. */
+  cookies: CookiesInput | null | undefined;
+  /** A Cookie header the caller set by hand, which also stays on that origin. */
+  manualCookie: string | null;
+  /** Credentials to re-apply on hops that stay on the first origin. */
+  auth: Auth | undefined;
+  /** The first request's URL, with its fragment. */
+  firstUrl: string;
+  /** Gives the body again for a 307/308; `undefined` when it cannot. */
+  replay: (() => BodyInit | null | Promise<BodyInit | null>) | undefined;
+}
+
+const ABSOLUTE = /^[a-zA-Z][a-zA-Z\d+.-]*:/;
+const DEFAULT_TIMEOUT = 30_000;
+const DEFAULT_MAX_REDIRECTS = 30;
+/** Bytes of a redirect's body kept in `history`; the rest is discarded. */
+const REDIRECT_BODY_LIMIT = 1 << 20;
+const EMPTY_HISTORY: Response[] = [];
+const CONTENT_HEADERS = [
+  "content-type",
+  "content-length",
+  "content-encoding",
+  "content-language",
+  "content-location",
+  "transfer-encoding",
+];
+
+function basicHeader(username: string, password: string): string {
+  const bytes = new TextEncoder().encode(`${username}:${password}`);
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return `Basic ${btoa(binary)}`;
+}
+
+function checkTimeout(value: number | null | undefined, what: string): void {
+  if (value == null) return;
+  if (typeof value !== "number" || !(value > 0) || value > 2 ** 31 - 1) {
+    throw new RangeError(
+      `${what} must be a number of milliseconds from 1 to 2^31-1, got ${value}`,
+    );
+  }
+}
+
+function checkMaxRedirects(value: number): void {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new RangeError(
+      `maxRedirects must be a whole number from 0, got ${value}`,
+    );
+  }
+}
+
+function withUrl<R extends Response>(response: R, url: string): R {
+  if (response.url !== url) {
+    Object.defineProperty(response, "url", { value: url });
+  }
+  return response;
+}
+
+/** Reads a redirect's body (up to a limit) so its connection can be reused. */
+async function snapshot(response: Response): Promise<Response> {
+  let body: Uint8Array | null = null;
+  if (response.body) {
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    const reader = response.body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        size += value.byteLength;
+        if (size > REDIRECT_BODY_LIMIT) {
+          await reader.cancel();
+          break;
+        }
+        chunks.push(value);
+      }
+    } catch {
+      // A redirect whose body fails still tells where to go next.
+    }
+    body = new Uint8Array(Math.min(size, REDIRECT_BODY_LIMIT));
+    let at = 0;
+    for (const c of chunks) {
+      body.set(c, at);
+      at += c.byteLength;
+    }
+  }
+  const copy = new Response(body as BodyInit | null, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+  return withUrl(copy, response.url);
+}
+
+/**
+ * A session: settings that persist across requests, a cookie jar, and a
+ * connection pool. Close it with `using`/`await using` or
+ * {@linkcode Session.close}.
+ *
+ * @example The requests guide, in TypeScript
+ * ```ts
+ * import { Session } from "@fetchkit/session";
+ *
+ * await using s = new Session({ baseUrl: "http://127.0.0.1:8080/" });
+ * s.auth = ["user", "pass"];
+ * s.headers.set("x-test", "true");
+ *
+ * // both 'x-test' and 'x-test2' are sent
+ * await s.get("/headers", { headers: { "x-test2": "true" } });
+ *
+ * // a cookie for this request only
+ * await s.get("/cookies", { cookies: { "from-my": "browser" } });
+ * ```
+ */
+export class Session implements AsyncDisposable, Disposable {
+  /** Headers sent with every request. */
+  headers: Headers;
+  /** Query parameters added to every request. */
+  params: URLSearchParams;
+  /** Credentials sent with every request (`undefined` for none). */
+  auth: Auth | undefined;
+  /** The cookie jar. */
+  readonly cookies: Cookies;
+  /** The connection pool. */
+  readonly pool: Pool;
+  /** See {@linkcode SessionOptions.allowAbsoluteUrls}. */
+  allowAbsoluteUrls: boolean;
+  #baseUrl: URL | undefined;
+  #timeout: number | undefined;
+  #maxRedirects: number;
+  #closed = false;
+  readonly #inflight = new Set<AbortController>();
+
+  /**
+   * Creates a session with the settings it will keep.
+   *
+   * @param options the settings to keep
+   */
+  constructor(options: SessionOptions = {}) {
+    this.baseUrl = options.baseUrl;
+    this.headers = new Headers();
+    if (options.headers) {
+      for (const [k, v] of new Headers(options.headers)) assertHeader(k, v);
+      this.headers = new Headers(options.headers);
+    }
+    this.params = mergeParams(new URLSearchParams(), options.params);
+    this.auth = options.auth ?? undefined;
+    this.cookies = options.cookies ??
+      new Cookies({ defaultDomain: () => this.#baseUrl?.hostname });
+    this.timeout = options.timeout === undefined
+      ? DEFAULT_TIMEOUT
+      : options.timeout;
+    this.#maxRedirects = DEFAULT_MAX_REDIRECTS;
+    this.maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
+    this.pool = new Pool(options.pool);
+    this.allowAbsoluteUrls = options.allowAbsoluteUrls ?? false;
+  }
+
+  /** Relative request URLs are appended to this URL's path. */
+  get baseUrl(): string | undefined {
+    return this.#baseUrl?.href;
+  }
+  set baseUrl(value: string | URL | undefined | null) {
+    if (value == null) {
+      this.#baseUrl = undefined;
+      return;
+    }
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new TypeError(`Invalid baseUrl: ${JSON.stringify(String(value))}`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new TypeError(`baseUrl must be http or https, got ${url.protocol}`);
+    }
+    if (url.username || url.password) {
+      throw new TypeError(
+        "baseUrl must not hold credentials: set them with auth",
+      );
+    }
+    url.search = "";
+    url.hash = "";
+    if (!url.pathname.endsWith("/")) url.pathname += "/";
+    this.#baseUrl = url;
+  }
+
+  /** Milliseconds until the last hop's headers; `undefined` for none. */
+  get timeout(): number | undefined {
+    return this.#timeout;
+  }
+  set timeout(value: number | undefined | null) {
+    checkTimeout(value, "timeout");
+    this.#timeout = value ?? undefined;
+  }
+
+  /** The most redirects followed for one request. */
+  get maxRedirects(): number {
+    return this.#maxRedirects;
+  }
+  set maxRedirects(value: number) {
+    checkMaxRedirects(value);
+    this.#maxRedirects = value;
+  }
+
+  /** Whether the session has been closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Resolves a request URL against `baseUrl` and checks it. */
+  #resolve(input: string | URL): URL {
+    const text = input instanceof URL ? input.href : String(input);
+    const base = this.#baseUrl;
+    let url: URL;
+    const absolute = ABSOLUTE.test(text);
+    if (absolute || text.startsWith("//")) {
+      try {
+        url = new URL(text, base ?? undefined);
+      } catch {
+        throw new TypeError(
+          base || absolute
+            ? `Invalid URL: ${JSON.stringify(text)}`
+            : `Relative URL ${JSON.stringify(text)} needs a baseUrl`,
+        );
+      }
+      if (base && url.origin !== base.origin && !this.allowAbsoluteUrls) {
+        throw new TypeError(
+          `URL ${
+            JSON.stringify(text)
+          } leaves the session's baseUrl origin ${base.origin}; set allowAbsoluteUrls to permit it`,
+        );
+      }
+    } else {
+      if (!base) {
+        throw new TypeError(
+          `Relative URL ${JSON.stringify(text)} needs a baseUrl`,
+        );
+      }
+      const rel = text.startsWith("/") ? text.slice(1) : text;
+      try {
+        url = new URL(rel, base);
+      } catch {
+        throw new TypeError(`Invalid URL: ${JSON.stringify(text)}`);
+      }
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new TypeError(`Unsupported URL scheme ${url.protocol}`);
+    }
+    return url;
+  }
+
+  /**
+   * Builds the request exactly as it would be sent: the URL resolved with
+   * the merged query, the merged headers, the jar's `Cookie` header laid
+   * under the request's cookies, the body, and the credentials.
+   *
+   * @example
+   * ```ts
+   * import { Session } from "@fetchkit/session";
+   *
+   * await using s = new Session({ headers: { "x-a": "1" } });
+   * const req = await s.prepare("POST", "http://127.0.0.1:8080/post", {
+   *   json: { a: 1 },
+   * });
+   * console.log(req.headers.get("content-type")); // "application/json"
+   * const r = await s.send(req);
+   * ```
+   *
+   * @param method the HTTP method
+   * @param url an absolute URL, or one relative to `baseUrl`
+   * @param init what this request adds to the session's settings
+   * @returns the request
+   */
+  async prepare(
+    method: string,
+    url: string | URL,
+    init: RequestOptions = {},
+  ): Promise<Request> {
+    return (await this.#prepare(method, url, init)).request;
+  }
+
+  async #prepare(
+    method: string,
+    input: string | URL,
+    init: RequestOptions,
+  ): Promise<{ request: Request; flight: Flight }> {
+    if (this.#closed) throw new SessionClosedError();
+    const url = this.#resolve(input);
+
+    let auth: Auth | undefined = init.auth === undefined
+      ? this.auth
+      : init.auth ?? undefined;
+    if (url.username || url.password) {
+      if (init.auth === undefined) {
+        auth = [
+          decodeURIComponent(url.username),
+          decodeURIComponent(url.password),
+        ];
+      }
+      url.username = "";
+      url.password = "";
+    }
+
+    let href = url.href;
+    if (init.params !== undefined || this.params.size > 0) {
+      const params = init.params === null
+        ? new URLSearchParams()
+        : mergeParams(this.params, init.params);
+      href = appendParams(href, params);
+    }
+
+    const headers = init.headers === null
+      ? new Headers()
+      : mergeHeaders(this.headers, init.headers);
+
+    const body = this.#body(init, headers);
+
+    const manualCookie = headers.get("cookie");
+    if (manualCookie === null) {
+      const cookie = mergeCookies(this.cookies.headerFor(href), init.cookies);
+      if (cookie !== "") headers.set("cookie", cookie);
+    }
+
+    if (Array.isArray(auth)) {
+      headers.set("authorization", basicHeader(auth[0], auth[1]));
+    }
+
+    let request = new Request(href, {
+      method,
+      headers,
+      body,
+      redirect: "manual",
+      ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
+    } as RequestInit);
+    if (typeof auth === "function") request = await auth(request);
+
+    const replayable = body === null || !(body instanceof ReadableStream);
+    return {
+      request,
+      flight: {
+        timeout: this.#flightTimeout(init),
+        maxRedirects: this.#flightMaxRedirects(init),
+        redirect: init.redirect ?? "follow",
+        signal: init.signal,
+        cookies: init.cookies,
+        manualCookie,
+        auth,
+        firstUrl: href,
+        replay: replayable ? () => body : undefined,
+      },
+    };
+  }
+
+  #flightTimeout(init: SendOptions): number | undefined {
+    if (init.timeout === undefined) return this.#timeout;
+    checkTimeout(init.timeout, "timeout");
+    return init.timeout ?? undefined;
+  }
+
+  #flightMaxRedirects(init: SendOptions): number {
+    if (init.maxRedirects === undefined) return this.#maxRedirects;
+    checkMaxRedirects(init.maxRedirects);
+    return init.maxRedirects;
+  }
+
+  #body(init: RequestOptions, headers: Headers): BodyInit | null {
+    const given = (init.json !== undefined ? 1 : 0) +
+      (init.form !== undefined ? 1 : 0) +
+      (init.body != null ? 1 : 0);
+    if (given > 1) {
+      throw new TypeError("Give only one of json, form and body");
+    }
+    if (init.json !== undefined) {
+      let text: string | undefined;
+      try {
+        text = JSON.stringify(init.json);
+      } catch (cause) {
+        throw new TypeError(
+          `The json value cannot be serialised: ${(cause as Error).message}`,
+          { cause },
+        );
+      }
+      if (text === undefined) {
+        throw new TypeError(
+          `The json value cannot be serialised: ${typeof init.json}`,
+        );
+      }
+      if (!headers.has("content-type")) {
+        headers.set("content-type", "application/json");
+      }
+      return text;
+    }
+    if (init.form !== undefined) {
+      return mergeParams(new URLSearchParams(), init.form);
+    }
+    return init.body ?? null;
+  }
+
+  /**
+   * Sends a request through the session: its pool, its jar (cookies stored
+   * from every hop, recomputed for every redirect) and its redirect policy.
+   * The request is sent as it is: prepare it with {@linkcode Session.prepare}
+   * to add the session's headers, cookies and credentials.
+   *
+   * @example
+   * ```ts
+   * import { Session } from "@fetchkit/session";
+   *
+   * await using s = new Session();
+   * const r = await s.send(new Request("http://127.0.0.1:8080/get"), {
+   *   timeout: 5_000,
+   * });
+   * ```
+   *
+   * @param request the request to send
+   * @param init timeout, redirect policy and signal for this call
+   * @returns the final response
+   */
+  async send(
+    request: Request,
+    init: SendOptions = {},
+  ): Promise<SessionResponse> {
+    if (this.#closed) throw new SessionClosedError(request);
+    let spare: Request | undefined;
+    if (request.body !== null) spare = request.clone();
+    const outgoing = request.redirect === "manual"
+      ? request
+      : new Request(request, { redirect: "manual" });
+    return await this.#send(outgoing, {
+      timeout: this.#flightTimeout(init),
+      maxRedirects: this.#flightMaxRedirects(init),
+      redirect: init.redirect ?? "follow",
+      signal: init.signal,
+      cookies: undefined,
+      manualCookie: null,
+      auth: undefined,
+      firstUrl: request.url,
+      replay: spare ? () => spare!.clone().arrayBuffer() : () => null,
+    });
+  }
+
+  /**
+   * Sends a request with the session's settings and this request's
+   * overrides.
+   *
+   * @example
+   * ```ts
+   * import { Session } from "@fetchkit/session";
+   *
+   * await using s = new Session({ baseUrl: "http://127.0.0.1:8080/" });
+   * const r = await s.request("PATCH", "/patch", { body: "x" });
+   * ```
+   *
+   * @param method the HTTP method
+   * @param url an absolute URL, or one relative to `baseUrl`
+   * @param init what this request adds to the session's settings
+   * @returns the final response
+   */
+  async request(
+    method: string,
+    url: string | URL,
+    init: RequestOptions = {},
+  ): Promise<SessionResponse> {
+    const { request, flight } = await this.#prepare(method, url, init);
+    return await this.#send(request, flight);
+  }
+
+  async #send(first: Request, flight: Flight): Promise<SessionResponse> {
+    const controller = new AbortController();
+    this.#inflight.add(controller);
+    let timedOut = false;
+    const timer = flight.timeout === undefined ? undefined : setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, flight.timeout);
+    const signal = flight.signal
+      ? AbortSignal.any([controller.signal, flight.signal])
+      : controller.signal;
+    const history: Response[] = [];
+    let current = first;
+    let currentUrl = flight.firstUrl;
+    try {
+      for (;;) {
+        let response: Response;
+        try {
+          signal.throwIfAborted();
+          response = await this.pool.fetch(
+            new Request(current, { signal }),
+            signal,
+          );
+        } catch (error) {
+          if (this.#closed) throw new SessionClosedError(current);
+          if (timedOut) throw new TimeoutError(current, flight.timeout!);
+          if (flight.signal?.aborted) throw flight.signal.reason;
+          if (error instanceof DOMException && error.name === "AbortError") {
+            throw error;
+          }
+          throw new ConnectionError(current, error);
+        }
+        const setCookies = response.headers.getSetCookie();
+        if (setCookies.length > 0) {
+          this.cookies.storeResponse(response.url || current.url, setCookies);
+        }
+        const location = response.headers.get("location");
+        if (
+          flight.redirect === "manual" || location === null ||
+          !isRedirect(response.status)
+        ) {
+          Object.defineProperty(response, "history", {
+            value: history.length ? history : EMPTY_HISTORY.slice(),
+            enumerable: true,
+          });
+          return response as SessionResponse;
+        }
+        if (history.length >= flight.maxRedirects) {
+          await response.body?.cancel();
+          throw new TooManyRedirectsError(
+            current,
+            response,
+            history,
+            flight.maxRedirects,
+          );
+        }
+        let nextUrl: URL;
+        try {
+          nextUrl = resolveLocation(location, currentUrl);
+        } catch (error) {
+          await response.body?.cancel();
+          if (error instanceof RedirectError) {
+            throw new RedirectError(error.message, {
+              request: current,
+              response,
+              cause: error.cause,
+            });
+          }
+          throw error;
+        }
+        history.push(await snapshot(response));
+        const next = await this.#nextHop(
+          current,
+          currentUrl,
+          response.status,
+          nextUrl,
+          flight,
+        );
+        current = next;
+        currentUrl = nextUrl.href;
+      }
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+      this.#inflight.delete(controller);
+    }
+  }
+
+  /** Builds the request of the next redirect hop. */
+  async #nextHop(
+    prev: Request,
+    prevUrl: string,
+    status: number,
+    nextUrl: URL,
+    flight: Flight,
+  ): Promise<Request> {
+    const method = redirectMethod(status, prev.method);
+    const headers = new Headers(prev.headers);
+    let body: BodyInit | null = null;
+    if (method !== prev.method || method === "GET" || method === "HEAD") {
+      for (const name of CONTENT_HEADERS) headers.delete(name);
+    } else if (prev.body !== null) {
+      if (flight.replay === undefined) {
+        throw new RedirectError(
+          `Cannot follow a ${status} redirect: the ${method} body was a stream and cannot be sent again`,
+          { request: prev },
+        );
+      }
+      body = await flight.replay();
+      if (body instanceof FormData) headers.delete("content-type");
+    }
+
+    const from = new URL(prevUrl);
+    const first = new URL(flight.firstUrl);
+    if (shouldStripAuth(from, nextUrl)) headers.delete("authorization");
+    // A proxy's credentials are for the proxy alone, never for an origin.
+    headers.delete("proxy-authorization");
+
+    const onFirstOrigin = nextUrl.origin === first.origin;
+    headers.delete("cookie");
+    if (onFirstOrigin && flight.manualCookie !== null) {
+      headers.set("cookie", flight.manualCookie);
+    } else {
+      const cookie = mergeCookies(
+        this.cookies.headerFor(nextUrl.href),
+        onFirstOrigin ? flight.cookies : undefined,
+      );
+      if (cookie !== "") headers.set("cookie", cookie);
+    }
+
+    const auth = flight.auth;
+    if (Array.isArray(auth) && !shouldStripAuth(first, nextUrl)) {
+      headers.set("authorization", basicHeader(auth[0], auth[1]));
+    }
+    let request = new Request(nextUrl.href, {
+      method,
+      headers,
+      body,
+      redirect: "manual",
+    });
+    if (typeof auth === "function" && !shouldStripAuth(first, nextUrl)) {
+      request = await auth(request);
+    }
+    return request;
+  }
+
+  /**
+   * Sends a GET request.
+   *
+   * @example
+   * ```ts
+   * import { Session } from "@fetchkit/session";
+   *
+   * await using s = new Session();
+   * const r = await s.get("http://127.0.0.1:8080/get", { params: { q: "x" } });
+   * ```
+   *
+   * @param url an absolute URL, or one relative to `baseUrl`
+   * @param init what this request adds to the session's settings
+   * @returns the final response
+   */
+  get(url: string | URL, init?: RequestOptions): Promise<SessionResponse> {
+    return this.request("GET", url, init);
+  }
+
+  /**
+   * Sends a HEAD request.
+   *
+   * @example
+   * ```ts
+   * import { Session } from "@fetchkit/session";
+   *
+   * await using s = new Session();
+   * const r = await s.head("http://127.0.0.1:8080/");
+   * console.log(r.headers.get("content-length"));
+   * ```
+   *
+   * @param url an absolute URL, or one relative to `baseUrl`
+   * @param init what this request adds to the session's settings
+   * @returns the final response
+   */
+  head(url: string | URL, init?: RequestOptions): Promise<SessionResponse> {
+    return this.request("HEAD", url, init);
+  }
+
+  /**
+   * Sends an OPTIONS request.
+   *
+   * @example
+   * ```ts
+   * import { Session } from "@fetchkit/session";
+   *
+   * await using s = new Session();
+   * const r = await s.options("http://127.0.0.1:8080/");
+   * console.log(r.headers.get("allow"));
+   * ```
+   *
+   * @param url an absolute URL, or one relative to `baseUrl`
+   * @param init what this request adds to the session's settings
+   * @returns the final response
+   */
+  options(url: string | URL, init?: RequestOptions): Promise<SessionResponse> {
+    return this.request("OPTIONS", url, init);
+  }
+
+  /**
+   * Sends a DELETE request.
+   *
+   * @example
+   * ```ts
+   * import { Session } from "@fetchkit/session";
+   *
+   * await using s = new Session();
+   * await s.delete("http://127.0.0.1:8080/items/1");
+   * ```
+   *
+   * @param url an absolute URL, or one relative to `baseUrl`
+   * @param init what this request adds to the session's settings
+   * @returns the final response
+   */
+  delete(url: string | URL, init?: RequestOptions): Promise<SessionResponse> {
+    return this.request("DELETE", url, init);
+  }
+
+  /**
+   * Sends a POST request.
+   *
+   * @example
+   * ```ts
+   * import { Session } from "@fetchkit/session";
+   *
+   * await using s = new Session();
+   * await s.post("http://127.0.0.1:8080/post", { json: { a: 1 } });
+   * await s.post("http://127.0.0.1:8080/post", { form: { a: "1" } });
+   * ```
+   *
+   * @param url an absolute URL, or one relative to `baseUrl`
+   * @param init the body (`json`, `form` or `body`) and overrides
+   * @returns the final response
+   */
+  post(url: string | URL, init?: RequestOptions): Promise<SessionResponse> {
+    return this.request("POST", url, init);
+  }
+
+  /**
+   * Sends a PUT request.
+   *
+   * @example
+   * ```ts
+   * import { Session } from "@fetchkit/session";
+   *
+   * await using s = new Session();
+   * await s.put("http://127.0.0.1:8080/items/1", { json: { done: true } });
+   * ```
+   *
+   * @param url an absolute URL, or one relative to `baseUrl`
+   * @param init the body (`json`, `form` or `body`) and overrides
+   * @returns the final response
+   */
+  put(url: string | URL, init?: RequestOptions): Promise<SessionResponse> {
+    return this.request("PUT", url, init);
+  }
+
+  /**
+   * Sends a PATCH request.
+   *
+   * @example
+   * ```ts
+   * import { Session } from "@fetchkit/session";
+   *
+   * await using s = new Session();
+   * await s.patch("http://127.0.0.1:8080/items/1", { json: { done: true } });
+   * ```
+   *
+   * @param url an absolute URL, or one relative to `baseUrl`
+   * @param init the body (`json`, `form` or `body`) and overrides
+   * @returns the final response
+   */
+  patch(url: string | URL, init?: RequestOptions): Promise<SessionResponse> {
+    return this.request("PATCH", url, init);
+  }
+
+  /**
+   * Closes the session: requests in flight reject with
+   * {@linkcode SessionClosedError}, the pool's connections are closed, and
+   * later requests reject. Closing twice is harmless.
+   *
+   * @example
+   * ```ts
+   * import { Session } from "@fetchkit/session";
+   *
+   * const s = new Session();
+   * try {
+   *   await s.get("http://127.0.0.1:8080/");
+   * } finally {
+   *   await s.close();
+   * }
+   * ```
+   *
+   * @returns once everything is closed
+   */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      for (const controller of this.#inflight) controller.abort();
+      this.#inflight.clear();
+      this.pool.close();
+    }
+    return Promise.resolve();
+  }
+
+  /** Closes the session at the end of a `using` block. */
+  [Symbol.dispose](): void {
+    void this.close();
+  }
+
+  /** Closes the session at the end of an `await using` block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

@@ -1,0 +1,116 @@
+// A loopback HTTP server for tests that records what arrived: every request's
+// method, URL, headers and body, and every TCP connection opened and closed.
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface Seen {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  /** Which TCP connection (1-based) carried the request. */
+  connection: number;
+}
+
+export type Handler = (
+  req: http.IncomingMessage & { body: string },
+  res: http.ServerResponse,
+) => void | Promise<void>;
+
+export interface TestServer {
+  /** `http://127.0.0.1:PORT` */
+  origin: string;
+  port: number;
+  seen: Seen[];
+  /** TCP connections accepted so far. */
+  connections: number;
+  /** TCP connections open now. */
+  open: number;
+  /** The most requests the server was handling at once. */
+  maxInFlight: number;
+  /** Resolves when no TCP connection is open. */
+  allClosed(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function serve(handler: Handler): Promise<TestServer> {
+  const sockets = new Set<import("node:net").Socket>();
+  let idle: Array<() => void> = [];
+  let inFlight = 0;
+  const state = {
+    connections: 0,
+    maxInFlight: 0,
+  };
+  const ids = new WeakMap<object, number>();
+  const seen: Seen[] = [];
+  const server = http.createServer(async (req, res) => {
+    inFlight++;
+    state.maxInFlight = Math.max(state.maxInFlight, inFlight);
+    res.on("close", () => inFlight--);
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString("utf8");
+    seen.push({
+      method: req.method ?? "",
+      url: req.url ?? "",
+      headers: req.headers,
+      body,
+      connection: ids.get(req.socket) ?? 0,
+    });
+    try {
+      await handler(Object.assign(req, { body }), res);
+    } catch (error) {
+      res.statusCode = 500;
+      res.end(String(error));
+    }
+  });
+  server.keepAliveTimeout = 60_000;
+  server.on("connection", (socket) => {
+    state.connections++;
+    ids.set(socket, state.connections);
+    sockets.add(socket);
+    socket.on("close", () => {
+      sockets.delete(socket);
+      if (sockets.size === 0) {
+        const waiting = idle;
+        idle = [];
+        for (const resolve of waiting) resolve();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    port,
+    seen,
+    get connections() {
+      return state.connections;
+    },
+    get open() {
+      return sockets.size;
+    },
+    get maxInFlight() {
+      return state.maxInFlight;
+    },
+    allClosed() {
+      if (sockets.size === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => idle.push(resolve));
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Echo handler: answers with JSON describing what arrived. */
+export const echo: Handler = (req, res) => {
+  res.setHeader("content-type", "application/json");
+  res.end(JSON.stringify({
+    method: req.method,
+    url: req.url,
+    headers: req.headers,
+    body: req.body,
+  }));
+};
