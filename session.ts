@@ -37,6 +37,7 @@ import {
   mergeParams,
   type ParamsInput,
 } from "./merge.ts";
+import { changedHeaders, withoutProxyAuthorization } from "./guard.ts";
 import { Pool, type PoolOptions } from "./pool.ts";
 import {
   isRedirect,
@@ -222,6 +223,8 @@ interface Flight {
   manualCookie: string | null;
   /** Credentials to re-apply on hops that stay on the first origin. */
   auth: Auth | undefined;
+  /** Headers the auth function added: dropped when leaving that origin. */
+  authHeaders: string[];
   /** The first request's URL, with its fragment. */
   firstUrl: string;
   /** Gives the body again for a 307/308; `undefined` when it cannot. */
@@ -551,7 +554,12 @@ export class Session implements AsyncDisposable, Disposable {
       redirect: "manual",
       ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
     } as RequestInit);
-    if (typeof auth === "function") request = await auth(request);
+    let authHeaders: string[] = [];
+    if (typeof auth === "function") {
+      const before = request.headers;
+      request = await auth(request);
+      authHeaders = changedHeaders(before, request.headers);
+    }
 
     const replayable = body === null || !(body instanceof ReadableStream);
     return {
@@ -564,6 +572,7 @@ export class Session implements AsyncDisposable, Disposable {
         cookies: init.cookies,
         manualCookie,
         auth,
+        authHeaders,
         firstUrl: href,
         replay: replayable ? () => body : undefined,
       },
@@ -653,6 +662,7 @@ export class Session implements AsyncDisposable, Disposable {
       cookies: undefined,
       manualCookie: null,
       auth: undefined,
+      authHeaders: [],
       firstUrl: request.url,
       replay: spare ? () => spare!.clone().arrayBuffer() : () => null,
     });
@@ -704,7 +714,7 @@ export class Session implements AsyncDisposable, Disposable {
         try {
           signal.throwIfAborted();
           response = await this.pool.fetch(
-            new Request(current, { signal }),
+            new Request(withoutProxyAuthorization(current), { signal }),
             signal,
           );
         } catch (error) {
@@ -798,6 +808,9 @@ export class Session implements AsyncDisposable, Disposable {
     const from = new URL(prevUrl);
     const first = new URL(flight.firstUrl);
     if (shouldStripAuth(from, nextUrl)) headers.delete("authorization");
+    if (shouldStripAuth(first, nextUrl)) {
+      for (const name of flight.authHeaders) headers.delete(name);
+    }
     // A proxy's credentials are for the proxy alone, never for an origin.
     headers.delete("proxy-authorization");
 
