@@ -154,13 +154,13 @@ test("CVE-2018-18074: the rule for https→http, other ports, and the http:80→
 test("CVE-2018-18074: after leaving the origin, a redirect back does not regain Authorization from the hop headers", async () => {
   // start (A) → other (B) → back to A: A sees the session's credentials
   // again (they are re-applied for the first origin), B never does.
-  let a: TestServer | undefined;
+  const back = { to: "" };
   const b = await serve((_req, res) => {
     res.statusCode = 302;
-    res.setHeader("location", `${a!.origin}/back`);
+    res.setHeader("location", back.to);
     res.end();
   });
-  a = await serve((req, res) => {
+  const a = await serve((req, res) => {
     if (req.url === "/go") {
       res.statusCode = 302;
       res.setHeader("location", `${b.origin}/away`);
@@ -169,6 +169,7 @@ test("CVE-2018-18074: after leaving the origin, a redirect back does not regain 
     }
     echo(req, res);
   });
+  back.to = `${a.origin}/back`;
   try {
     await using s = new Session({ auth: ["user", "secret"] });
     const r = await s.get(`${a.origin}/go`);
