@@ -68,3 +68,62 @@ export function changedHeaders(before: Headers, after: Headers): string[] {
   }
   return names;
 }
+
+/**
+ * The longest URL a session sends or follows, in characters. Servers refuse
+ * far shorter ones (8 KiB is common), and the runtimes disagree beyond 64 KiB
+ * (Deno fails, Bun sends), so anything longer is refused with a clear error
+ * before a byte is sent.
+ *
+ * @example
+ * ```ts
+ * import { MAX_URL_LENGTH } from "@fetchkit/session/guard";
+ *
+ * MAX_URL_LENGTH; // 32768
+ * ```
+ */
+export const MAX_URL_LENGTH = 32_768;
+
+/**
+ * Why a URL may not be sent, or `undefined` when it may: today, only when it
+ * is longer than {@linkcode MAX_URL_LENGTH}. The message quotes the start of
+ * the URL, never all of it.
+ *
+ * @example
+ * ```ts
+ * import { urlProblem } from "@fetchkit/session/guard";
+ *
+ * urlProblem("http://127.0.0.1/"); // undefined
+ * urlProblem("http://127.0.0.1/" + "a".repeat(40_000)); // "URL too long: …"
+ * ```
+ *
+ * @param href the URL
+ * @returns a message, or `undefined`
+ */
+export function urlProblem(href: string): string | undefined {
+  if (href.length <= MAX_URL_LENGTH) return undefined;
+  return `URL too long: ${href.length} characters, the most is ${MAX_URL_LENGTH} (${
+    JSON.stringify(href.slice(0, 60))
+  }…)`;
+}
+
+/**
+ * A URL string as the URL parser will read it: leading and trailing C0
+ * controls and spaces removed, and every tab, CR and LF. Deciding whether a
+ * request path is absolute on anything else would let `" http://evil/"` or
+ * `"ht\ttp://evil/"` pass for a relative path.
+ *
+ * @example
+ * ```ts
+ * import { parsedText } from "@fetchkit/session/guard";
+ *
+ * parsedText(" ht\ttp://a.test/\n"); // "http://a.test/"
+ * ```
+ *
+ * @param text the URL as given
+ * @returns the URL as parsed
+ */
+export function parsedText(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/^[\0-\x20]+|[\0-\x20]+$/g, "").replace(/[\t\n\r]/g, "");
+}

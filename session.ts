@@ -37,7 +37,12 @@ import {
   mergeParams,
   type ParamsInput,
 } from "./merge.ts";
-import { changedHeaders, withoutProxyAuthorization } from "./guard.ts";
+import {
+  changedHeaders,
+  parsedText,
+  urlProblem,
+  withoutProxyAuthorization,
+} from "./guard.ts";
 import { Pool, type PoolOptions } from "./pool.ts";
 import {
   isRedirect,
@@ -431,7 +436,7 @@ export class Session implements AsyncDisposable, Disposable {
 
   /** Resolves a request URL against `baseUrl` and checks it. */
   #resolve(input: string | URL): URL {
-    const text = input instanceof URL ? input.href : String(input);
+    const text = input instanceof URL ? input.href : parsedText(String(input));
     const base = this.#baseUrl;
     let url: URL;
     const absolute = ABSOLUTE.test(text);
@@ -445,13 +450,6 @@ export class Session implements AsyncDisposable, Disposable {
             : `Relative URL ${JSON.stringify(text)} needs a baseUrl`,
         );
       }
-      if (base && url.origin !== base.origin && !this.allowAbsoluteUrls) {
-        throw new TypeError(
-          `URL ${
-            JSON.stringify(text)
-          } leaves the session's baseUrl origin ${base.origin}; set allowAbsoluteUrls to permit it`,
-        );
-      }
     } else {
       if (!base) {
         throw new TypeError(
@@ -460,10 +458,20 @@ export class Session implements AsyncDisposable, Disposable {
       }
       const rel = text.startsWith("/") ? text.slice(1) : text;
       try {
-        url = new URL(rel, base);
+        // "./" keeps a first segment with a colon ("a:b") a path, not a scheme.
+        url = new URL(`./${rel}`, base);
       } catch {
         throw new TypeError(`Invalid URL: ${JSON.stringify(text)}`);
       }
+    }
+    // Checked after resolving, so that a path the parser reads as another
+    // origin ("\\\\evil.test/x") is caught as well as an absolute URL.
+    if (base && url.origin !== base.origin && !this.allowAbsoluteUrls) {
+      throw new TypeError(
+        `URL ${
+          JSON.stringify(text.slice(0, 200))
+        } leaves the session's baseUrl origin ${base.origin}; set allowAbsoluteUrls to permit it`,
+      );
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") {
       throw new TypeError(`Unsupported URL scheme ${url.protocol}`);
@@ -530,6 +538,8 @@ export class Session implements AsyncDisposable, Disposable {
         : mergeParams(this.params, init.params);
       href = appendParams(href, params);
     }
+    const tooLong = urlProblem(href);
+    if (tooLong !== undefined) throw new TypeError(tooLong);
 
     const headers = init.headers === null
       ? new Headers()
@@ -649,6 +659,8 @@ export class Session implements AsyncDisposable, Disposable {
     init: SendOptions = {},
   ): Promise<SessionResponse> {
     if (this.#closed) throw new SessionClosedError(request);
+    const tooLong = urlProblem(request.url);
+    if (tooLong !== undefined) throw new TypeError(tooLong);
     let spare: Request | undefined;
     if (request.body !== null) spare = request.clone();
     const outgoing = request.redirect === "manual"
@@ -752,6 +764,8 @@ export class Session implements AsyncDisposable, Disposable {
         }
         let nextUrl: URL;
         try {
+          const tooLong = urlProblem(location);
+          if (tooLong !== undefined) throw new RedirectError(tooLong);
           nextUrl = resolveLocation(location, currentUrl);
         } catch (error) {
           await response.body?.cancel();
