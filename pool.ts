@@ -8,6 +8,15 @@
  * | Bun | `Bun.FetchSession` | closes the session's idle sockets |
  * | Node and others | the runtime's shared `fetch` pool | nothing of ours to close |
  *
+ * A keep-alive connection the server closed while it sat idle fails the next
+ * request sent on it. When a request fails after its origin has answered
+ * before (so it may have gone out on such a reused connection), and it is
+ * idempotent and bodiless (GET, HEAD, OPTIONS, DELETE, TRACE), it is sent
+ * once more on a fresh client, so a fresh connection; anything else, a POST
+ * above all, is never re-sent behind the caller's back. Deno's and Bun's
+ * clients already do this themselves (measured by the fault tests), so the
+ * pool does it only for the runtime's shared `fetch` elsewhere.
+ *
  * A `maxConnectionsPerOrigin` limit bounds the requests in flight to one
  * origin: a request holds its slot until its response body has been read to
  * the end, cancelled or has failed, and the rest wait in order.
@@ -66,12 +75,23 @@ export interface OriginStats {
   sent: number;
   /** Clients created for this origin (more than one after idle expiry). */
   clientsCreated: number;
+  /**
+   * Requests sent again on a fresh connection after failing on one that
+   * may have been a stale keep-alive connection.
+   */
+  retried?: number;
 }
 
 /** How one client sends and closes; the runtime decides which. */
 interface Client {
   send(request: Request): Promise<Response>;
   close(): void;
+  /**
+   * Whether the client itself re-sends a bodiless idempotent request that
+   * failed on a reused connection (Deno's and Bun's do; the pool does it
+   * for the others, and must not do it twice).
+   */
+  resendsStale: boolean;
 }
 
 interface DenoLike {
@@ -97,6 +117,7 @@ function makeClient(options: PoolOptions): Client {
     return {
       send: (request) => fetch(request, init),
       close: () => client.close(),
+      resendsStale: true,
     };
   }
   if (typeof g.Bun?.FetchSession === "function") {
@@ -108,9 +129,14 @@ function makeClient(options: PoolOptions): Client {
     return {
       send: (request) => session.fetch(request),
       close: () => session.close(),
+      resendsStale: true,
     };
   }
-  return { send: (request) => fetch(request), close: () => {} };
+  return {
+    send: (request) => fetch(request),
+    close: () => {},
+    resendsStale: false,
+  };
 }
 
 interface Origin {
@@ -119,7 +145,13 @@ interface Origin {
   queue: Array<() => void>;
   sent: number;
   created: number;
+  /** Responses received: after one, a connection may be a reused one. */
+  answered: number;
+  retried: number;
 }
+
+/** Methods safe to send twice, when they carry no body. */
+const RESENDABLE = new Set(["GET", "HEAD", "OPTIONS", "DELETE", "TRACE"]);
 
 /**
  * One fetch client per origin, with an optional limit on the requests in
@@ -142,6 +174,8 @@ export class Pool {
   readonly #options: PoolOptions;
   readonly #limit: number;
   readonly #origins = new Map<string, Origin>();
+  /** One-off clients of retries, closed when their response ends. */
+  readonly #spares = new Set<Client>();
   #closed = false;
 
   /**
@@ -182,6 +216,8 @@ export class Pool {
         queue: [],
         sent: 0,
         created: 1,
+        answered: 0,
+        retried: 0,
       };
       this.#origins.set(key, origin);
     }
@@ -209,10 +245,7 @@ export class Pool {
   async fetch(request: Request, signal?: AbortSignal): Promise<Response> {
     if (this.#closed) throw new TypeError("The pool is closed");
     const origin = this.#origin(new URL(request.url).origin);
-    if (this.#limit === Infinity) {
-      origin.sent++;
-      return await origin.client.send(request);
-    }
+    if (this.#limit === Infinity) return await this.#send(origin, request);
     await this.#acquire(origin, signal);
     let released = false;
     const release = () => {
@@ -224,13 +257,46 @@ export class Pool {
     };
     let response: Response;
     try {
-      origin.sent++;
-      response = await origin.client.send(request);
+      response = await this.#send(origin, request);
     } catch (error) {
       release();
       throw error;
     }
     return holdUntilBodyEnds(response, release);
+  }
+
+  /** Sends once, and once more on a fresh connection when that is safe. */
+  async #send(origin: Origin, request: Request): Promise<Response> {
+    const mayBeReused = origin.answered > 0;
+    const resendable = mayBeReused && !origin.client.resendsStale &&
+      request.body === null && RESENDABLE.has(request.method);
+    origin.sent++;
+    try {
+      const response = await origin.client.send(request);
+      origin.answered++;
+      return response;
+    } catch (error) {
+      if (!resendable || this.#closed || request.signal.aborted) throw error;
+      origin.retried++;
+      origin.sent++;
+      const spare = makeClient(this.#options);
+      origin.created++;
+      this.#spares.add(spare);
+      const done = () => {
+        if (!this.#spares.delete(spare)) return;
+        try {
+          spare.close();
+        } catch {
+          // Already closed by Pool.close.
+        }
+      };
+      try {
+        return holdUntilBodyEnds(await spare.send(request), done);
+      } catch (second) {
+        done();
+        throw second;
+      }
+    }
   }
 
   #acquire(origin: Origin, signal?: AbortSignal): Promise<void> {
@@ -276,6 +342,7 @@ export class Pool {
         queued: o.queue.length,
         sent: o.sent,
         clientsCreated: o.created,
+        retried: o.retried,
       };
     }
     return out;
@@ -306,6 +373,14 @@ export class Pool {
       }
     }
     this.#origins.clear();
+    for (const spare of this.#spares) {
+      try {
+        spare.close();
+      } catch {
+        // As above.
+      }
+    }
+    this.#spares.clear();
   }
 
   /** Closes the pool at the end of a `using` block. */
