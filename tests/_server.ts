@@ -15,7 +15,7 @@ export interface Seen {
 export type Handler = (
   req: http.IncomingMessage & { body: string },
   res: http.ServerResponse,
-) => void | Promise<void>;
+) => unknown;
 
 export interface TestServer {
   /** `http://127.0.0.1:PORT` */
