@@ -124,6 +124,5 @@ export function urlProblem(href: string): string | undefined {
  * @returns the URL as parsed
  */
 export function parsedText(text: string): string {
-  // deno-lint-ignore no-control-regex
   return text.replace(/^[\0-\x20]+|[\0-\x20]+$/g, "").replace(/[\t\n\r]/g, "");
 }

@@ -77,7 +77,7 @@ export interface OriginStats {
   clientsCreated: number;
   /**
    * Requests sent again on a fresh connection after failing on one that
-   * may have been a stale keep-alive connection.
+   * may have been a stale keep-alive connection; absent while none was.
    */
   retried?: number;
 }
@@ -342,7 +342,7 @@ export class Pool {
         queued: o.queue.length,
         sent: o.sent,
         clientsCreated: o.created,
-        retried: o.retried,
+        ...(o.retried > 0 ? { retried: o.retried } : {}),
       };
     }
     return out;
