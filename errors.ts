@@ -234,9 +234,17 @@ export class ConnectionError extends SessionError {
    * @param cause the runtime's error
    */
   constructor(request: Request, cause: unknown) {
+    // The runtime's outer message is often just "fetch failed"; the reason
+    // (refused, certificate not trusted …) is further down the cause chain.
+    const reasons: string[] = [];
+    let at: unknown = cause;
+    for (let depth = 0; at instanceof Error && depth < 5; depth++) {
+      if (at.message && !reasons.includes(at.message)) reasons.push(at.message);
+      at = at.cause;
+    }
     super(
       `${request.method} ${describeUrl(request.url)}: connection failed${
-        cause instanceof Error && cause.message ? ` (${cause.message})` : ""
+        reasons.length ? ` (${reasons.join(": ")})` : ""
       }`,
       { request, cause },
     );
