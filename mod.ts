@@ -74,6 +74,7 @@ export {
   matchesNoProxy,
   type ProxyConfig,
   proxyFor,
+  type ProxyForOptions,
   type ProxyOption,
 } from "./proxy.ts";
 export {
