@@ -6,6 +6,7 @@
  * | --- | --- | --- | --- |
  * | client | `Deno.createHttpClient` | `Bun.FetchSession` | `node:http(s)` agent |
  * | proxy (http, CONNECT for https) | yes | yes | no (throws) |
+ * | proxy credentials for an https origin | no (throws: Deno leaks them into the tunnel) | yes | no |
  * | extra CA certificates, client certificate | yes | yes | yes |
  * | `insecure` | through a `node:https` agent of its own (no proxy) | yes | yes |
  * | HTTP/2 by ALPN | yes (`http2`) | no (HTTP/1.1) | no (HTTP/1.1) |
@@ -216,6 +217,17 @@ export function createClient(origin: URL, settings: ClientSettings): Client {
         );
       }
       return nodeClient(settings);
+    }
+    if (
+      proxy && origin.protocol === "https:" &&
+      (proxy.username !== "" || proxy.password !== "")
+    ) {
+      // Deno 2.9 repeats the proxy's Proxy-Authorization header on the
+      // requests it sends inside the CONNECT tunnel, so the origin would
+      // receive the proxy's credentials. Refuse rather than leak them.
+      throw new UnsupportedTransportError(
+        "Deno would send the proxy's credentials to the https origin inside the CONNECT tunnel; use a proxy without credentials on Deno, or Bun",
+      );
     }
     if (!proxy && denoEnvHasProxy()) return nodeClient(settings);
     const options: Record<string, unknown> = {};
