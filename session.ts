@@ -298,7 +298,7 @@ function withUrl<R extends Response>(response: R, url: string): R {
 }
 
 /** Reads a redirect's body (up to a limit) so its connection can be reused. */
-async function snapshot(response: Response): Promise<Response> {
+async function snapshot(response: Response, url: string): Promise<Response> {
   let body: Uint8Array | null = null;
   if (response.body) {
     const chunks: Uint8Array[] = [];
@@ -330,7 +330,7 @@ async function snapshot(response: Response): Promise<Response> {
     statusText: response.statusText,
     headers: response.headers,
   });
-  return withUrl(copy, response.url);
+  return withUrl(copy, url);
 }
 
 /**
@@ -779,6 +779,9 @@ export class Session implements AsyncDisposable, Disposable {
             value: history.length ? history : EMPTY_HISTORY.slice(),
             enumerable: true,
           });
+          // fetch drops the fragment from Response.url; like requests, the
+          // session reports the URL the caller would see, fragment included.
+          if (currentUrl.includes("#")) withUrl(response, currentUrl);
           return response as SessionResponse;
         }
         if (history.length >= flight.maxRedirects) {
@@ -804,7 +807,7 @@ export class Session implements AsyncDisposable, Disposable {
           }
           throw error;
         }
-        history.push(await snapshot(response));
+        history.push(await snapshot(response, currentUrl));
         const next = await this.#nextHop(
           current,
           currentUrl,
