@@ -356,7 +356,10 @@ function nodeSend(
         statusText: res.statusMessage,
         headers: out,
       });
-      Object.defineProperty(response, "url", { value: request.url });
+      Object.defineProperty(response, "url", {
+        value: request.url,
+        configurable: true,
+      });
       resolve(response);
     });
     if (request.body === null) {

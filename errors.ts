@@ -239,7 +239,9 @@ export class ConnectionError extends SessionError {
     const reasons: string[] = [];
     let at: unknown = cause;
     for (let depth = 0; at instanceof Error && depth < 5; depth++) {
-      if (at.message && !reasons.includes(at.message)) reasons.push(at.message);
+      // Runtimes quote the full URL; keep its query and userinfo out.
+      const text = at.message.replace(/\bhttps?:\/\/[^\s)]+/g, describeUrl);
+      if (text && !reasons.includes(text)) reasons.push(text);
       at = at.cause;
     }
     super(

@@ -511,6 +511,9 @@ function holdUntilBodyEnds(response: Response, release: () => void): Response {
     statusText: response.statusText,
     headers: response.headers,
   });
-  Object.defineProperty(out, "url", { value: response.url });
+  Object.defineProperty(out, "url", {
+    value: response.url,
+    configurable: true,
+  });
   return out;
 }
