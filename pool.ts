@@ -80,7 +80,11 @@ export interface PoolOptions {
  * ```
  */
 export interface OriginStats {
-  /** Requests holding a slot: sent, and their body not yet finished. */
+  /**
+   * Requests in flight: with `maxConnectionsPerOrigin`, those holding a slot
+   * (sent, and their body not yet finished); without it, those still
+   * waiting for their response headers.
+   */
   inFlight: number;
   /** Requests waiting for a slot. */
   queued: number;
@@ -107,7 +111,7 @@ interface Entry {
   key: string;
   origin: string;
   client: Client;
-  /** Requests whose response body has not ended yet. */
+  /** Requests not yet finished (see OriginStats.inFlight). */
   busy: number;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
@@ -387,6 +391,15 @@ export class Pool {
     } catch (error) {
       release();
       throw error;
+    }
+    // Without a per-origin limit nothing waits on the body, and closing an
+    // evicted or idle client does not cut a body that is still streaming
+    // (Deno and Bun both let it finish), so the request stops counting once
+    // its headers are in and the body is handed over untouched: wrapping
+    // every body in a JS stream would cost every download its speed.
+    if (this.#limit === Infinity) {
+      release();
+      return response;
     }
     return holdUntilBodyEnds(response, release);
   }
