@@ -44,6 +44,8 @@ import {
   withoutProxyAuthorization,
 } from "./guard.ts";
 import { Pool, type PoolOptions } from "./pool.ts";
+import { type TlsOptions, UnsupportedTransportError } from "./clients.ts";
+import { proxyFor, type ProxyOption } from "./proxy.ts";
 import {
   isRedirect,
   redirectMethod,
@@ -140,6 +142,19 @@ export interface SessionOptions {
    * credentials elsewhere.
    */
   allowAbsoluteUrls?: boolean;
+  /**
+   * The proxy: one URL for every scheme, `{ http, https, noProxy }`, or
+   * `null` for none (not even the environment's). It beats the
+   * environment's variables. Default: the environment's, with `trustEnv`.
+   */
+  proxy?: ProxyOption;
+  /** TLS settings: extra CA certificates, a client certificate, `insecure`. */
+  tls?: TlsOptions;
+  /**
+   * Whether `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` are read
+   * when no proxy is set. Default `true`.
+   */
+  trustEnv?: boolean;
 }
 
 /**
@@ -162,6 +177,10 @@ export interface SendOptions {
   redirect?: RedirectMode;
   /** Aborts the request and its redirects. */
   signal?: AbortSignal;
+  /** The proxy for this request; `null` for none. */
+  proxy?: ProxyOption;
+  /** TLS settings for this request, replacing the session's as a whole. */
+  tls?: TlsOptions | null;
 }
 
 /**
@@ -234,6 +253,10 @@ interface Flight {
   firstUrl: string;
   /** Gives the body again for a 307/308; `undefined` when it cannot. */
   replay: (() => BodyInit | null | Promise<BodyInit | null>) | undefined;
+  /** The proxy setting in force, chosen again for every hop's URL. */
+  proxy: ProxyOption | undefined;
+  /** TLS settings for every hop. */
+  tls: TlsOptions | undefined;
 }
 
 const ABSOLUTE = /^[a-zA-Z][a-zA-Z\d+.-]*:/;
@@ -351,6 +374,12 @@ export class Session implements AsyncDisposable, Disposable {
   readonly pool: Pool;
   /** See {@linkcode SessionOptions.allowAbsoluteUrls}. */
   allowAbsoluteUrls: boolean;
+  /** See {@linkcode SessionOptions.proxy}. */
+  proxy: ProxyOption | undefined;
+  /** See {@linkcode SessionOptions.tls}. */
+  tls: TlsOptions | undefined;
+  /** See {@linkcode SessionOptions.trustEnv}. */
+  trustEnv: boolean;
   #baseUrl: URL | undefined;
   #timeout: number | undefined;
   #maxRedirects: number;
@@ -380,6 +409,9 @@ export class Session implements AsyncDisposable, Disposable {
     this.maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
     this.pool = new Pool(options.pool);
     this.allowAbsoluteUrls = options.allowAbsoluteUrls ?? false;
+    this.proxy = options.proxy;
+    this.tls = options.tls;
+    this.trustEnv = options.trustEnv ?? true;
   }
 
   /** Relative request URLs are appended to this URL's path. */
@@ -585,7 +617,18 @@ export class Session implements AsyncDisposable, Disposable {
         authHeaders,
         firstUrl: href,
         replay: replayable ? () => body : undefined,
+        ...this.#transportOf(init),
       },
+    };
+  }
+
+  /** The proxy and TLS settings of one call: its own, else the session's. */
+  #transportOf(
+    init: SendOptions,
+  ): { proxy: ProxyOption | undefined; tls: TlsOptions | undefined } {
+    return {
+      proxy: init.proxy === undefined ? this.proxy : init.proxy,
+      tls: init.tls === undefined ? this.tls : init.tls ?? undefined,
     };
   }
 
@@ -677,6 +720,7 @@ export class Session implements AsyncDisposable, Disposable {
       authHeaders: [],
       firstUrl: request.url,
       replay: spare ? () => spare!.clone().arrayBuffer() : () => null,
+      ...this.#transportOf(init),
     });
   }
 
@@ -723,13 +767,19 @@ export class Session implements AsyncDisposable, Disposable {
     try {
       for (;;) {
         let response: Response;
+        // Chosen again for every hop: NO_PROXY and the scheme may differ.
+        const proxy = proxyFor(new URL(current.url), flight.proxy, {
+          trustEnv: this.trustEnv,
+        });
         try {
           signal.throwIfAborted();
           response = await this.pool.fetch(
             new Request(withoutProxyAuthorization(current), { signal }),
             signal,
+            { proxy, tls: flight.tls },
           );
         } catch (error) {
+          if (error instanceof UnsupportedTransportError) throw error;
           if (this.#closed) throw new SessionClosedError(current);
           if (timedOut) throw new TimeoutError(current, flight.timeout!);
           if (flight.signal?.aborted) throw flight.signal.reason;

