@@ -292,7 +292,9 @@ export function formatNetscape(
         hostOnly ? "FALSE" : "TRUE",
         path,
         c.secure ? "TRUE" : "FALSE",
-        expiry === undefined ? "0" : String(Math.floor(expiry / 1000)),
+        expiry === undefined || !Number.isFinite(expiry)
+          ? "0"
+          : String(Math.floor(expiry / 1000)),
         c.key,
         c.value,
       ].join("\t"),
