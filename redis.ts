@@ -142,25 +142,31 @@ local function prune(d, p)
 end
 `;
 
-// ARGV: base, request path ("" = every path), domains… (none = every domain).
-// Returns the JSON of every cookie on those domains whose path matches.
+// ARGV: base, n, n candidate cookie paths (n = 0: every path), domains…
+// (none: every domain). Returns the JSON of every cookie found there. The
+// candidates are the paths that could path-match the request, so a lookup
+// costs the depth of the request path, not the number of paths stored.
 const FIND = `${LUA_KEYS}${PRUNE}
-local function path_match(req, cp)
-  if req == "" or req == cp then return true end
-  if string.sub(req, 1, #cp) ~= cp then return false end
-  return string.sub(cp, -1) == "/" or string.sub(req, #cp + 1, #cp + 1) == "/"
-end
+local n = tonumber(ARGV[2])
 local domains = {}
-for i = 3, #ARGV do domains[#domains + 1] = ARGV[i] end
+for i = 3 + n, #ARGV do domains[#domains + 1] = ARGV[i] end
 if #domains == 0 then domains = redis.call("SMEMBERS", domains_key) end
 local out = {}
 for _, d in ipairs(domains) do
-  for _, p in ipairs(redis.call("SMEMBERS", paths_key(d))) do
-    if path_match(ARGV[2], p) then
-      local nk = names_key(d, p)
-      for _, n in ipairs(redis.call("SMEMBERS", nk)) do
-        local v = redis.call("GET", cookie_key(d, p, n))
-        if v then out[#out + 1] = v else redis.call("SREM", nk, n) end
+  local paths
+  if n == 0 then
+    paths = redis.call("SMEMBERS", paths_key(d))
+  else
+    paths = {}
+    for i = 3, 2 + n do paths[#paths + 1] = ARGV[i] end
+  end
+  for _, p in ipairs(paths) do
+    local nk = names_key(d, p)
+    local names = redis.call("SMEMBERS", nk)
+    if #names > 0 then
+      for _, name in ipairs(names) do
+        local v = redis.call("GET", cookie_key(d, p, name))
+        if v then out[#out + 1] = v else redis.call("SREM", nk, name) end
       end
       prune(d, p)
     end
@@ -168,6 +174,19 @@ for _, d in ipairs(domains) do
 end
 return out
 `;
+
+/**
+ * The cookie paths that path-match `path` (RFC 6265 5.1.4): the path itself,
+ * and each prefix that ends with a slash or right before one.
+ */
+function candidatePaths(path: string): string[] {
+  const out = new Set<string>(["/", path]);
+  for (let i = path.indexOf("/", 1); i !== -1; i = path.indexOf("/", i + 1)) {
+    out.add(path.slice(0, i));
+    out.add(path.slice(0, i + 1));
+  }
+  return [...out];
+}
 
 // ARGV: base, domain, path, name.
 const REMOVE = `${LUA_KEYS}${PRUNE}
@@ -413,14 +432,18 @@ export class RedisCookieStore extends Store implements AsyncDisposable {
           domain,
           allowSpecialUseDomain === true,
         ) ?? [domain];
-        return await this.#fetch(path ?? "", domains);
+        return await this.#fetch(path ? candidatePaths(path) : [], domains);
       })(),
       callback,
     );
   }
 
-  async #fetch(path: string, domains: string[]): Promise<Cookie[]> {
-    const found = await this.#script(FIND, [path, ...domains]) as string[];
+  async #fetch(paths: string[], domains: string[]): Promise<Cookie[]> {
+    const found = await this.#script(FIND, [
+      String(paths.length),
+      ...paths,
+      ...domains,
+    ]) as string[];
     const out: Cookie[] = [];
     for (const json of found ?? []) {
       const cookie = revive(json);
@@ -624,7 +647,7 @@ export class RedisCookieStore extends Store implements AsyncDisposable {
   override getAllCookies(callback?: unknown): Promise<Cookie[]> | void {
     return settle(
       (async () => {
-        const all = await this.#fetch("", []);
+        const all = await this.#fetch([], []);
         const time = (c: Cookie) =>
           c.creation instanceof Date ? c.creation.getTime() : 0;
         return all.sort((a, b) => time(a) - time(b));
