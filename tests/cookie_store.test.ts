@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Cookie, MemoryCookieStore, Session, Store } from "../mod.ts";
+import { type Cookie, MemoryCookieStore, Session, Store } from "../mod.ts";
 import { serve } from "./_server.ts";
 
 type Done<T> = (error: Error | null, result?: T) => void;

@@ -13,7 +13,7 @@ import {
 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Cookie, Cookies, jarFromJSON, Session } from "../mod.ts";
+import { type Cookie, Cookies, jarFromJSON, Session } from "../mod.ts";
 import {
   detectCookieFileFormat,
   formatNetscape,
