@@ -1,6 +1,6 @@
 // Starts a throwaway redis-server on a free loopback port, in memory only,
 // for one test; `await using` stops it. The binary comes from Debian's
-// redis-server package, which tools/system-packages.sh installs.
+// redis-server package, which tools/services.sh installs.
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 
@@ -42,7 +42,7 @@ async function attempt(port: number): Promise<RedisServer | undefined> {
     child.once("error", (error) =>
       reject(
         new Error(
-          `Cannot start redis-server (${error.message}): run tools/system-packages.sh redis-server`,
+          `Cannot start redis-server (${error.message}): run tools/services.sh`,
         ),
       ));
     child.stdout!.on("data", (chunk: Buffer) => {

@@ -85,16 +85,6 @@ if (want("checks")) {
   }
 }
 
-if (want("deno") || want("bun")) {
-  // System packages the tests drive; quick when already installed.
-  const r = run("bash", [
-    join(root, "tools", "system-packages.sh"),
-    "redis-server",
-    "curl",
-  ]);
-  if (r.code !== 0) console.error("tools/system-packages.sh failed");
-}
-
 if (want("deno")) {
   console.log("\n=== Deno ===");
   const r = run(bin("deno"), ["test", "-A", "tests/"]);
