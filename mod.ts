@@ -40,7 +40,7 @@ export {
   type SessionOptions,
   type SessionResponse,
 } from "./session.ts";
-export { Cookie, CookieJar } from "tough-cookie";
+export { Cookie, CookieJar, MemoryCookieStore, Store } from "tough-cookie";
 export type {
   Callback,
   ErrorCallback,
@@ -49,14 +49,22 @@ export type {
   SerializedCookie,
   SerializedCookieJar,
   SetCookieOptions,
-  Store,
 } from "tough-cookie";
 export {
   type CookieFilter,
   type CookieOptions,
   Cookies,
   type CookiesOptions,
+  jarFromJSON,
+  type LoadCookiesOptions,
+  type LoadCookiesResult,
+  type SaveCookiesOptions,
 } from "./cookies.ts";
+export {
+  type CookieFileFormat,
+  type CookieFileProblem,
+  type ParsedCookieFile,
+} from "./cookiefile.ts";
 export {
   type CookiesInput,
   type HeadersInput,

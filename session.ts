@@ -19,6 +19,7 @@
  * @module
  */
 
+import type { Store } from "tough-cookie";
 import { Cookies } from "./cookies.ts";
 import {
   ConnectionError,
@@ -126,6 +127,12 @@ export interface SessionOptions {
   params?: ParamsInput;
   /** The cookie jar; a new in-memory one by default. */
   cookies?: Cookies;
+  /**
+   * A `tough-cookie` store for the session's new jar, instead of memory:
+   * any `Store`, synchronous or asynchronous (such as `RedisCookieStore` from
+   * `@fetchkit/session/redis`). Not together with `cookies`.
+   */
+  cookieStore?: Store;
   /**
    * Milliseconds until the response headers of the last hop, across all
    * redirects; `null` for none. Default 30 000.
@@ -400,8 +407,14 @@ export class Session implements AsyncDisposable, Disposable {
     }
     this.params = mergeParams(new URLSearchParams(), options.params);
     this.auth = options.auth ?? undefined;
+    if (options.cookies && options.cookieStore) {
+      throw new TypeError("Give cookies or cookieStore, not both");
+    }
     this.cookies = options.cookies ??
-      new Cookies({ defaultDomain: () => this.#baseUrl?.hostname });
+      new Cookies({
+        store: options.cookieStore,
+        defaultDomain: () => this.#baseUrl?.hostname,
+      });
     this.timeout = options.timeout === undefined
       ? DEFAULT_TIMEOUT
       : options.timeout;
@@ -581,7 +594,9 @@ export class Session implements AsyncDisposable, Disposable {
 
     const manualCookie = headers.get("cookie");
     if (manualCookie === null) {
-      const cookie = mergeCookies(this.cookies.headerFor(href), init.cookies);
+      let jar = this.#jarHeader(href);
+      if (typeof jar !== "string") jar = await jar;
+      const cookie = mergeCookies(jar, init.cookies);
       if (cookie !== "") headers.set("cookie", cookie);
     }
 
@@ -620,6 +635,16 @@ export class Session implements AsyncDisposable, Disposable {
         ...this.#transportOf(init),
       },
     };
+  }
+
+  /**
+   * The jar's Cookie header: a string from a synchronous store, so that the
+   * in-memory path never waits on a microtask; a promise otherwise.
+   */
+  #jarHeader(url: string): string | Promise<string> {
+    return this.cookies.synchronous
+      ? this.cookies.headerFor(url)
+      : this.cookies.headerForAsync(url);
   }
 
   /** The proxy and TLS settings of one call: its own, else the session's. */
@@ -790,7 +815,13 @@ export class Session implements AsyncDisposable, Disposable {
         }
         const setCookies = response.headers.getSetCookie();
         if (setCookies.length > 0) {
-          this.cookies.storeResponse(response.url || current.url, setCookies);
+          const from = response.url || current.url;
+          // The in-memory jar stays synchronous: no await on the hot path.
+          if (this.cookies.synchronous) {
+            this.cookies.storeResponse(from, setCookies);
+          } else {
+            await this.cookies.storeResponseAsync(from, setCookies);
+          }
         }
         const location = response.headers.get("location");
         if (
@@ -886,8 +917,10 @@ export class Session implements AsyncDisposable, Disposable {
     if (onFirstOrigin && flight.manualCookie !== null) {
       headers.set("cookie", flight.manualCookie);
     } else {
+      let jar = this.#jarHeader(nextUrl.href);
+      if (typeof jar !== "string") jar = await jar;
       const cookie = mergeCookies(
-        this.cookies.headerFor(nextUrl.href),
+        jar,
         onFirstOrigin ? flight.cookies : undefined,
       );
       if (cookie !== "") headers.set("cookie", cookie);
