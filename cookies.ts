@@ -18,6 +18,7 @@
  */
 
 import { Cookie, CookieJar } from "tough-cookie";
+import { CookieHeaderCache, VersionedMemoryStore } from "./cookie_cache.ts";
 
 /**
  * Attributes of a cookie set through {@linkcode Cookies.set}.
@@ -133,6 +134,8 @@ export class Cookies {
   /** The underlying `tough-cookie` jar. */
   readonly jar: CookieJar;
   #defaultDomain: (() => string | undefined) | undefined;
+  /** Present when the jar's store counts its writes (the default jar). */
+  #cache: CookieHeaderCache | undefined;
 
   /**
    * Creates a jar, empty and in memory unless `options.jar` is given.
@@ -140,7 +143,7 @@ export class Cookies {
    * @param options the jar to wrap and the default domain
    */
   constructor(options: CookiesOptions = {}) {
-    this.jar = options.jar ?? new CookieJar(undefined, {
+    this.jar = options.jar ?? new CookieJar(new VersionedMemoryStore(), {
       // Loopback is not a secure context here: a Secure cookie goes over
       // https only, whatever the host.
       allowSecureOnLocal: false,
@@ -148,6 +151,9 @@ export class Cookies {
       rejectPublicSuffixes: true,
     });
     this.#defaultDomain = options.defaultDomain;
+    if (this.jar.store instanceof VersionedMemoryStore) {
+      this.#cache = new CookieHeaderCache(this.jar);
+    }
   }
 
   /** Every cookie in the jar, expired ones included. */
@@ -375,6 +381,7 @@ export class Cookies {
    * @returns the header value
    */
   headerFor(url: string): string {
+    if (this.#cache !== undefined) return this.#cache.header(url);
     return this.jar.getCookieStringSync(url);
   }
 
@@ -395,6 +402,7 @@ export class Cookies {
    * @param setCookies the `Set-Cookie` header values
    */
   storeResponse(url: string, setCookies: readonly string[]): void {
+    if (this.#cache !== undefined) return this.#cache.store(url, setCookies);
     for (const header of setCookies) {
       this.jar.setCookieSync(header, url, { ignoreError: true });
     }

@@ -71,6 +71,8 @@ export interface OriginStats {
 /** How one client sends and closes; the runtime decides which. */
 interface Client {
   send(request: Request): Promise<Response>;
+  /** Sends without a `Request` object, which fetch would only copy again. */
+  sendUrl(url: string, init: RequestInit): Promise<Response>;
   close(): void;
 }
 
@@ -80,7 +82,7 @@ interface DenoLike {
 
 interface BunLike {
   FetchSession: new (options: Record<string, unknown>) => {
-    fetch(request: Request): Promise<Response>;
+    fetch(input: Request | string, init?: RequestInit): Promise<Response>;
     close(): void;
   };
 }
@@ -96,6 +98,10 @@ function makeClient(options: PoolOptions): Client {
     const init = { client } as RequestInit;
     return {
       send: (request) => fetch(request, init),
+      sendUrl: (url, init) => {
+        (init as { client?: unknown }).client = client;
+        return fetch(url, init);
+      },
       close: () => client.close(),
     };
   }
@@ -107,10 +113,15 @@ function makeClient(options: PoolOptions): Client {
     );
     return {
       send: (request) => session.fetch(request),
+      sendUrl: (url, init) => session.fetch(url, init),
       close: () => session.close(),
     };
   }
-  return { send: (request) => fetch(request), close: () => {} };
+  return {
+    send: (request) => fetch(request),
+    sendUrl: (url, init) => fetch(url, init),
+    close: () => {},
+  };
 }
 
 interface Origin {
@@ -231,6 +242,40 @@ export class Pool {
       throw error;
     }
     return holdUntilBodyEnds(response, release);
+  }
+
+  /**
+   * Sends a request given as a URL and its init, for callers that have not
+   * built a `Request`: without a limit it goes straight to the origin's
+   * client (whose `fetch` builds the one `Request` it needs); with one it
+   * takes the way of {@linkcode Pool.fetch}. `init` may be changed.
+   *
+   * @example
+   * ```ts
+   * import { Pool } from "@fetchkit/session/pool";
+   *
+   * using pool = new Pool();
+   * const r = await pool.send(
+   *   "http://127.0.0.1:8080",
+   *   "http://127.0.0.1:8080/get",
+   *   { redirect: "manual" },
+   * );
+   * await r.body?.cancel();
+   * ```
+   *
+   * @param origin the URL's origin (`scheme://host[:port]`)
+   * @param url the absolute URL
+   * @param init the request's method, headers, body…
+   * @returns the response
+   */
+  send(origin: string, url: string, init: RequestInit): Promise<Response> {
+    if (this.#closed) {
+      return Promise.reject(new TypeError("The pool is closed"));
+    }
+    if (this.#limit !== Infinity) return this.fetch(new Request(url, init));
+    const o = this.#origin(origin);
+    o.sent++;
+    return o.client.sendUrl(url, init);
   }
 
   #acquire(origin: Origin, signal?: AbortSignal): Promise<void> {
