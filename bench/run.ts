@@ -28,7 +28,14 @@ async function soak(count: number): Promise<void> {
   const s = new Session({ baseUrl: options.url });
   const points: Array<{ requests: number; rssMiB: number; fds: number }> = [];
   const mark = (requests: number) => {
-    (globalThis as { gc?: () => void }).gc?.();
+    // Collect first (Deno runs with --expose-gc here), so that the figure
+    // is what is kept, not what the collector has yet to visit.
+    const g = globalThis as {
+      gc?: () => void;
+      Bun?: { gc(force: boolean): void };
+    };
+    if (g.Bun) g.Bun.gc(true);
+    else g.gc?.();
     points.push({
       requests,
       rssMiB: Math.round(process.memoryUsage().rss / 1048576 * 10) / 10,
