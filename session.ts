@@ -39,6 +39,8 @@ import {
 } from "./merge.ts";
 import { Pool, type PoolOptions } from "./pool.ts";
 import { DeadlineExceeded, Deadlines } from "./deadline.ts";
+import { type TlsOptions, UnsupportedTransportError } from "./clients.ts";
+import { proxyFor, type ProxyOption } from "./proxy.ts";
 import {
   isRedirect,
   redirectMethod,
@@ -135,6 +137,19 @@ export interface SessionOptions {
    * credentials elsewhere.
    */
   allowAbsoluteUrls?: boolean;
+  /**
+   * The proxy: one URL for every scheme, `{ http, https, noProxy }`, or
+   * `null` for none (not even the environment's). It beats the
+   * environment's variables. Default: the environment's, with `trustEnv`.
+   */
+  proxy?: ProxyOption;
+  /** TLS settings: extra CA certificates, a client certificate, `insecure`. */
+  tls?: TlsOptions;
+  /**
+   * Whether `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` are read
+   * when no proxy is set. Default `true`.
+   */
+  trustEnv?: boolean;
 }
 
 /**
@@ -157,6 +172,10 @@ export interface SendOptions {
   redirect?: RedirectMode;
   /** Aborts the request and its redirects. */
   signal?: AbortSignal;
+  /** The proxy for this request; `null` for none. */
+  proxy?: ProxyOption;
+  /** TLS settings for this request, replacing the session's as a whole. */
+  tls?: TlsOptions | null;
 }
 
 /**
@@ -227,6 +246,10 @@ interface Flight {
   firstUrl: string;
   /** Gives the body again for a 307/308; `undefined` when it cannot. */
   replay: (() => BodyInit | null | Promise<BodyInit | null>) | undefined;
+  /** The proxy setting in force, chosen again for every hop's URL. */
+  proxy: ProxyOption | undefined;
+  /** TLS settings for every hop. */
+  tls: TlsOptions | undefined;
 }
 
 const ABSOLUTE = /^[a-zA-Z][a-zA-Z\d+.-]*:/;
@@ -288,7 +311,7 @@ function withUrl<R extends Response>(response: R, url: string): R {
 }
 
 /** Reads a redirect's body (up to a limit) so its connection can be reused. */
-async function snapshot(response: Response): Promise<Response> {
+async function snapshot(response: Response, url: string): Promise<Response> {
   let body: Uint8Array | null = null;
   if (response.body) {
     const chunks: Uint8Array[] = [];
@@ -320,7 +343,7 @@ async function snapshot(response: Response): Promise<Response> {
     statusText: response.statusText,
     headers: response.headers,
   });
-  return withUrl(copy, response.url);
+  return withUrl(copy, url);
 }
 
 /**
@@ -356,6 +379,12 @@ export class Session implements AsyncDisposable, Disposable {
   readonly pool: Pool;
   /** See {@linkcode SessionOptions.allowAbsoluteUrls}. */
   allowAbsoluteUrls: boolean;
+  /** See {@linkcode SessionOptions.proxy}. */
+  proxy: ProxyOption | undefined;
+  /** See {@linkcode SessionOptions.tls}. */
+  tls: TlsOptions | undefined;
+  /** See {@linkcode SessionOptions.trustEnv}. */
+  trustEnv: boolean;
   #baseUrl: URL | undefined;
   #timeout: number | undefined;
   #maxRedirects: number;
@@ -363,6 +392,11 @@ export class Session implements AsyncDisposable, Disposable {
   readonly #inflight = new Set<AbortController>();
   /** Timeouts of the requests on the fast path (see #fast). */
   readonly #deadlines = new Deadlines();
+  /**
+   * One signal for every fast-path request, aborted by close() so that
+   * their connections close too; far cheaper than a controller each.
+   */
+  readonly #closing = new AbortController();
 
   /**
    * Creates a session with the settings it will keep.
@@ -387,6 +421,9 @@ export class Session implements AsyncDisposable, Disposable {
     this.maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
     this.pool = new Pool(options.pool);
     this.allowAbsoluteUrls = options.allowAbsoluteUrls ?? false;
+    this.proxy = options.proxy;
+    this.tls = options.tls;
+    this.trustEnv = options.trustEnv ?? true;
   }
 
   /** Relative request URLs are appended to this URL's path. */
@@ -581,7 +618,18 @@ export class Session implements AsyncDisposable, Disposable {
         auth,
         firstUrl: href,
         replay: replayable ? () => body : undefined,
+        ...this.#transportOf(init),
       },
+    };
+  }
+
+  /** The proxy and TLS settings of one call: its own, else the session's. */
+  #transportOf(
+    init: SendOptions,
+  ): { proxy: ProxyOption | undefined; tls: TlsOptions | undefined } {
+    return {
+      proxy: init.proxy === undefined ? this.proxy : init.proxy,
+      tls: init.tls === undefined ? this.tls : init.tls ?? undefined,
     };
   }
 
@@ -670,6 +718,7 @@ export class Session implements AsyncDisposable, Disposable {
       auth: undefined,
       firstUrl: request.url,
       replay: spare ? () => spare!.clone().arrayBuffer() : () => null,
+      ...this.#transportOf(init),
     });
   }
 
@@ -757,18 +806,24 @@ export class Session implements AsyncDisposable, Disposable {
     const timeout = this.#flightTimeout(init);
     const maxRedirects = this.#flightMaxRedirects(init);
     // Only what differs from fetch's defaults, as each member costs.
-    const requestInit: RequestInit = { redirect: "manual" };
+    const requestInit: RequestInit = {
+      redirect: "manual",
+      signal: this.#closing.signal,
+    };
     if (method !== "GET") requestInit.method = method;
     if (headers !== undefined) requestInit.headers = headers;
+    const transport = this.#transportOf(init);
+    const proxy = proxyFor(url, transport.proxy, { trustEnv: this.trustEnv });
     const started = timeout === undefined ? 0 : Date.now();
     const asRequest = () => new Request(href, requestInit);
     let response: Response;
     try {
       response = await this.#deadlines.wait(
-        this.pool.send(url.origin, href, requestInit),
+        this.pool.send(url, href, requestInit, { proxy, tls: transport.tls }),
         timeout,
       );
     } catch (error) {
+      if (error instanceof UnsupportedTransportError) throw error;
       if (this.#closed) throw new SessionClosedError(asRequest());
       if (error instanceof DeadlineExceeded) {
         throw new TimeoutError(asRequest(), timeout!);
@@ -793,6 +848,7 @@ export class Session implements AsyncDisposable, Disposable {
         auth,
         firstUrl: href,
         replay: () => null,
+        ...transport,
       }, response);
     }
     const setCookies = response.headers.getSetCookie();
@@ -830,13 +886,19 @@ export class Session implements AsyncDisposable, Disposable {
           response = received;
           received = undefined;
         } else {
+          // Chosen again for every hop: NO_PROXY and the scheme may differ.
+          const proxy = proxyFor(new URL(current.url), flight.proxy, {
+            trustEnv: this.trustEnv,
+          });
           try {
             signal.throwIfAborted();
             response = await this.pool.fetch(
               new Request(current, { signal }),
               signal,
+              { proxy, tls: flight.tls },
             );
           } catch (error) {
+            if (error instanceof UnsupportedTransportError) throw error;
             if (this.#closed) throw new SessionClosedError(current);
             if (timedOut) throw new TimeoutError(current, flight.timeout!);
             if (flight.signal?.aborted) throw flight.signal.reason;
@@ -859,6 +921,9 @@ export class Session implements AsyncDisposable, Disposable {
             value: history.length ? history : EMPTY_HISTORY.slice(),
             enumerable: true,
           });
+          // fetch drops the fragment from Response.url; like requests, the
+          // session reports the URL the caller would see, fragment included.
+          if (currentUrl.includes("#")) withUrl(response, currentUrl);
           return response as SessionResponse;
         }
         if (history.length >= flight.maxRedirects) {
@@ -884,7 +949,7 @@ export class Session implements AsyncDisposable, Disposable {
           }
           throw error;
         }
-        history.push(await snapshot(response));
+        history.push(await snapshot(response, currentUrl));
         const next = await this.#nextHop(
           current,
           currentUrl,
@@ -1120,6 +1185,7 @@ export class Session implements AsyncDisposable, Disposable {
       for (const controller of this.#inflight) controller.abort();
       this.#inflight.clear();
       this.#deadlines.close();
+      this.#closing.abort();
       this.pool.close();
     }
     return Promise.resolve();
