@@ -107,6 +107,8 @@ export class VersionedMemoryStore extends MemoryCookieStore {
 
 interface Entry {
   header: string;
+  /** The cookies in it, so that a hit can still mark them used. */
+  cookies: Cookie[];
   /** Sum of the versions of every domain the host could match. */
   stamp: number;
   /** The earliest expiry (ms since the epoch) among the cookies sent. */
@@ -114,6 +116,7 @@ interface Entry {
 }
 
 interface Stored {
+  cookie: Cookie;
   domain: string;
   version: number;
 }
@@ -175,63 +178,96 @@ export class CookieHeaderCache {
    * The `Cookie` header the jar sends to `url` (`""` when none).
    *
    * @param url an absolute, normalised (`URL.href`) http(s) URL
+   * @param use called with every cookie sent, cached or not
    * @returns the header value
    */
-  header(url: string): string {
+  header(url: string, use?: (cookie: Cookie) => void): string {
     const key = urlKey(url);
     const host = hostOf(key);
-    if (host === undefined) return this.#jar.getCookieStringSync(url);
-    const entry = this.#headers.get(key);
-    const stamp = this.#stamp(host);
+    let entry = host === undefined ? undefined : this.#headers.get(key);
     if (
-      entry !== undefined && entry.stamp === stamp && Date.now() < entry.expires
+      entry === undefined || entry.stamp !== this.#stamp(host!) ||
+      Date.now() >= entry.expires
     ) {
-      return entry.header;
+      // getCookies removes the expired cookies it meets, which changes the
+      // stamp: it is taken afterwards.
+      const cookies = this.#jar.getCookiesSync(url);
+      let expires = Infinity;
+      let header = "";
+      for (let i = 0; i < cookies.length; i++) {
+        const c = cookies[i];
+        const at = c.expiryTime();
+        if (at !== undefined && at < expires) expires = at;
+        header += i === 0 ? c.cookieString() : `; ${c.cookieString()}`;
+      }
+      entry = { header, cookies, stamp: 0, expires };
+      if (host !== undefined) {
+        entry.stamp = this.#stamp(host);
+        if (this.#headers.size >= MAX_ENTRIES) this.#headers.clear();
+        this.#headers.set(key, entry);
+      }
     }
-    // getCookies removes the expired cookies it meets, which changes the
-    // stamp: it is taken again afterwards.
-    const cookies = this.#jar.getCookiesSync(url);
-    let expires = Infinity;
-    let header = "";
-    for (let i = 0; i < cookies.length; i++) {
-      const c = cookies[i];
-      const at = c.expiryTime();
-      if (at !== undefined && at < expires) expires = at;
-      header += i === 0 ? c.cookieString() : `; ${c.cookieString()}`;
-    }
-    if (this.#headers.size >= MAX_ENTRIES) this.#headers.clear();
-    this.#headers.set(key, { header, stamp: this.#stamp(host), expires });
-    return header;
+    if (use !== undefined) { for (const c of entry.cookies) use(c); }
+    return entry.header;
   }
 
   /**
-   * Stores a response's `Set-Cookie` headers. A header already stored from
-   * the same URL, when nothing has been written to its domain since and it
-   * carries no `Max-Age` (whose expiry moves with every receipt), would store
-   * the very same cookie again, so it is skipped.
+   * The cookie a `Set-Cookie` header from `url` stored before, when storing
+   * it again would change nothing: nothing has been written to its domain
+   * since, it is still in the jar, and it has no `Max-Age` (whose expiry
+   * moves with every receipt). `undefined` otherwise.
+   *
+   * @param url the URL that answered
+   * @param header the `Set-Cookie` value
+   * @returns the stored cookie, or `undefined`
+   */
+  unchanged(url: string, header: string): Cookie | undefined {
+    const seen = this.#stored.get(`${urlKey(url)}\n${header}`);
+    if (
+      seen === undefined ||
+      this.#store.versionOf(seen.domain) !== seen.version
+    ) return undefined;
+    return seen.cookie;
+  }
+
+  /**
+   * Notes that `header` from `url` stored `cookie` (call it after every
+   * other change that storing caused, such as evictions).
+   *
+   * @param url the URL that answered
+   * @param header the `Set-Cookie` value
+   * @param cookie the cookie the jar stored
+   */
+  remember(url: string, header: string, cookie: Cookie): void {
+    const key = `${urlKey(url)}\n${header}`;
+    const { domain, path } = cookie;
+    if (
+      domain == null || path == null || MAX_AGE.test(header) ||
+      this.#store.idx[domain]?.[path]?.[cookie.key] !== cookie
+    ) {
+      this.#stored.delete(key);
+      return;
+    }
+    if (this.#stored.size >= MAX_ENTRIES) this.#stored.clear();
+    this.#stored.set(key, {
+      cookie,
+      domain,
+      version: this.#store.versionOf(domain),
+    });
+  }
+
+  /**
+   * Stores a response's `Set-Cookie` headers straight into the jar,
+   * skipping those {@linkcode CookieHeaderCache.unchanged} finds unchanged.
    *
    * @param url the URL that answered
    * @param setCookies the `Set-Cookie` values
    */
   store(url: string, setCookies: readonly string[]): void {
-    const base = urlKey(url);
     for (const text of setCookies) {
-      const key = `${base}\n${text}`;
-      const seen = this.#stored.get(key);
-      if (
-        seen !== undefined &&
-        this.#store.versionOf(seen.domain) === seen.version
-      ) continue;
+      if (this.unchanged(url, text) !== undefined) continue;
       const cookie = this.#jar.setCookieSync(text, url, { ignoreError: true });
-      if (cookie?.domain == null || MAX_AGE.test(text)) {
-        this.#stored.delete(key);
-        continue;
-      }
-      if (this.#stored.size >= MAX_ENTRIES) this.#stored.clear();
-      this.#stored.set(key, {
-        domain: cookie.domain,
-        version: this.#store.versionOf(cookie.domain),
-      });
+      if (cookie) this.remember(url, text, cookie);
     }
   }
 }

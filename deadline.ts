@@ -1,23 +1,28 @@
 /**
- * Timeouts without a timer or an `AbortSignal` per request. Handing a signal
- * to Deno's `fetch` costs several microseconds and much garbage-collector
- * work per request, and a `setTimeout`/`clearTimeout` pair a few more, which
- * is as much as the rest of a session's work put together. A
+ * Timeouts without a timer per request: a `setTimeout`/`clearTimeout` pair
+ * costs a few microseconds on Deno, a good part of a session's own work. A
  * {@linkcode Deadlines} keeps one timer, set for the earliest deadline of
  * the requests it waits for, so that a stream of requests sharing a timeout
  * arms it about once per timeout.
  *
- * A request that passes its deadline (or whose session closes) is given up:
- * its promise rejects at once and its response, should it come later, has
- * its body cancelled so that the connection goes back to the pool.
+ * A request that passes its deadline (or whose owner closes) is given up:
+ * its `giveUp` callback runs (the session aborts the request there, which
+ * closes its connection), and its promise rejects with
+ * {@linkcode DeadlineExceeded} once the request has settled; a response that
+ * still came has its body cancelled.
  *
  * @example
  * ```ts
  * import { Deadlines, DeadlineExceeded } from "./deadline.ts";
  *
  * const deadlines = new Deadlines();
+ * const controller = new AbortController();
  * try {
- *   await deadlines.wait(new Promise<Response>(() => {}), 10);
+ *   await deadlines.wait(
+ *     fetch("http://127.0.0.1:8080/slow", { signal: controller.signal }),
+ *     10,
+ *     () => controller.abort(),
+ *   );
  * } catch (error) {
  *   console.log(error instanceof DeadlineExceeded); // true
  * }
@@ -53,7 +58,9 @@ export class DeadlineExceeded extends Error {
 interface Waiter {
   at: number;
   done: boolean;
-  reject(error: DeadlineExceeded): void;
+  /** Why the wait was given up, once it was. */
+  given: DeadlineExceeded | undefined;
+  giveUp: (() => void) | undefined;
 }
 
 type TimerHandle = ReturnType<typeof setTimeout>;
@@ -88,40 +95,46 @@ export class Deadlines {
 
   /**
    * Resolves as `response` does, unless `timeout` milliseconds pass first
-   * or {@linkcode Deadlines.close} is called: then it rejects with a
-   * {@linkcode DeadlineExceeded}, and a response arriving later has its body
-   * cancelled.
+   * or {@linkcode Deadlines.close} is called: then `giveUp` runs, and once
+   * `response` settles the wait rejects with a {@linkcode DeadlineExceeded}
+   * (a response that came anyway has its body cancelled).
    *
    * @param response the response to wait for
    * @param timeout milliseconds, or `undefined` for no deadline
+   * @param giveUp called when the wait is given up, before it rejects
+   *   (to abort the request, so that its connection closes)
    * @returns the response
    */
   wait(
     response: Promise<Response>,
     timeout: number | undefined,
+    giveUp?: () => void,
   ): Promise<Response> {
     return new Promise<Response>((resolve, reject) => {
       const waiter: Waiter = {
         at: timeout === undefined ? Infinity : Date.now() + timeout,
         done: false,
-        reject,
+        given: undefined,
+        giveUp,
       };
       this.#waiting.add(waiter);
       if (waiter.at < this.#timerAt) this.#arm(waiter.at);
+      // A wait given up still settles only when `response` does (giveUp
+      // makes that prompt), so that whatever the request held is released
+      // before the caller hears of it.
       response.then((value) => {
-        if (waiter.done) {
-          // Given up on: read nothing, free the connection.
+        if (waiter.given !== undefined) {
           value.body?.cancel().catch(() => {});
+          reject(waiter.given);
           return;
         }
         waiter.done = true;
         this.#waiting.delete(waiter);
         resolve(value);
       }, (error) => {
-        if (waiter.done) return;
         waiter.done = true;
         this.#waiting.delete(waiter);
-        reject(error);
+        reject(waiter.given ?? error);
       });
     });
   }
@@ -144,7 +157,8 @@ export class Deadlines {
       if (waiter.at <= now) {
         waiter.done = true;
         this.#waiting.delete(waiter);
-        waiter.reject(new DeadlineExceeded(false));
+        waiter.given = new DeadlineExceeded(false);
+        waiter.giveUp?.();
       } else if (waiter.at < next) next = waiter.at;
     }
     if (next !== Infinity) this.#arm(next);
@@ -167,7 +181,8 @@ export class Deadlines {
     this.#timerAt = Infinity;
     for (const waiter of this.#waiting) {
       waiter.done = true;
-      waiter.reject(new DeadlineExceeded(true));
+      waiter.given = new DeadlineExceeded(true);
+      waiter.giveUp?.();
     }
     this.#waiting.clear();
   }

@@ -37,6 +37,12 @@ import {
   mergeParams,
   type ParamsInput,
 } from "./merge.ts";
+import {
+  changedHeaders,
+  parsedText,
+  urlProblem,
+  withoutProxyAuthorization,
+} from "./guard.ts";
 import { Pool, type PoolOptions } from "./pool.ts";
 import { DeadlineExceeded, Deadlines } from "./deadline.ts";
 import { type TlsOptions, UnsupportedTransportError } from "./clients.ts";
@@ -242,6 +248,8 @@ interface Flight {
   manualCookie: string | null;
   /** Credentials to re-apply on hops that stay on the first origin. */
   auth: Auth | undefined;
+  /** Headers the auth function added: dropped when leaving that origin. */
+  authHeaders: string[];
   /** The first request's URL, with its fragment. */
   firstUrl: string;
   /** Gives the body again for a 307/308; `undefined` when it cannot. */
@@ -392,11 +400,6 @@ export class Session implements AsyncDisposable, Disposable {
   readonly #inflight = new Set<AbortController>();
   /** Timeouts of the requests on the fast path (see #fast). */
   readonly #deadlines = new Deadlines();
-  /**
-   * One signal for every fast-path request, aborted by close() so that
-   * their connections close too; far cheaper than a controller each.
-   */
-  readonly #closing = new AbortController();
 
   /**
    * Creates a session with the settings it will keep.
@@ -480,7 +483,7 @@ export class Session implements AsyncDisposable, Disposable {
 
   /** Resolves a request URL against `baseUrl` and checks it. */
   #resolve(input: string | URL): URL {
-    const text = input instanceof URL ? input.href : String(input);
+    const text = input instanceof URL ? input.href : parsedText(String(input));
     const base = this.#baseUrl;
     let url: URL;
     const absolute = ABSOLUTE.test(text);
@@ -494,13 +497,6 @@ export class Session implements AsyncDisposable, Disposable {
             : `Relative URL ${JSON.stringify(text)} needs a baseUrl`,
         );
       }
-      if (base && url.origin !== base.origin && !this.allowAbsoluteUrls) {
-        throw new TypeError(
-          `URL ${
-            JSON.stringify(text)
-          } leaves the session's baseUrl origin ${base.origin}; set allowAbsoluteUrls to permit it`,
-        );
-      }
     } else {
       if (!base) {
         throw new TypeError(
@@ -509,10 +505,20 @@ export class Session implements AsyncDisposable, Disposable {
       }
       const rel = text.startsWith("/") ? text.slice(1) : text;
       try {
-        url = new URL(rel, base);
+        // "./" keeps a first segment with a colon ("a:b") a path, not a scheme.
+        url = new URL(`./${rel}`, base);
       } catch {
         throw new TypeError(`Invalid URL: ${JSON.stringify(text)}`);
       }
+    }
+    // Checked after resolving, so that a path the parser reads as another
+    // origin ("\\\\evil.test/x") is caught as well as an absolute URL.
+    if (base && url.origin !== base.origin && !this.allowAbsoluteUrls) {
+      throw new TypeError(
+        `URL ${
+          JSON.stringify(text.slice(0, 200))
+        } leaves the session's baseUrl origin ${base.origin}; set allowAbsoluteUrls to permit it`,
+      );
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") {
       throw new TypeError(`Unsupported URL scheme ${url.protocol}`);
@@ -579,6 +585,8 @@ export class Session implements AsyncDisposable, Disposable {
         : mergeParams(this.params, init.params);
       href = appendParams(href, params);
     }
+    const tooLong = urlProblem(href);
+    if (tooLong !== undefined) throw new TypeError(tooLong);
 
     const headers = init.headers === null
       ? new Headers()
@@ -603,7 +611,12 @@ export class Session implements AsyncDisposable, Disposable {
       redirect: "manual",
       ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
     } as RequestInit);
-    if (typeof auth === "function") request = await auth(request);
+    let authHeaders: string[] = [];
+    if (typeof auth === "function") {
+      const before = request.headers;
+      request = await auth(request);
+      authHeaders = changedHeaders(before, request.headers);
+    }
 
     const replayable = body === null || !(body instanceof ReadableStream);
     return {
@@ -616,6 +629,7 @@ export class Session implements AsyncDisposable, Disposable {
         cookies: init.cookies,
         manualCookie,
         auth,
+        authHeaders,
         firstUrl: href,
         replay: replayable ? () => body : undefined,
         ...this.#transportOf(init),
@@ -703,6 +717,8 @@ export class Session implements AsyncDisposable, Disposable {
     init: SendOptions = {},
   ): Promise<SessionResponse> {
     if (this.#closed) throw new SessionClosedError(request);
+    const tooLong = urlProblem(request.url);
+    if (tooLong !== undefined) throw new TypeError(tooLong);
     let spare: Request | undefined;
     if (request.body !== null) spare = request.clone();
     const outgoing = request.redirect === "manual"
@@ -716,6 +732,7 @@ export class Session implements AsyncDisposable, Disposable {
       cookies: undefined,
       manualCookie: null,
       auth: undefined,
+      authHeaders: [],
       firstUrl: request.url,
       replay: spare ? () => spare!.clone().arrayBuffer() : () => null,
       ...this.#transportOf(init),
@@ -783,6 +800,8 @@ export class Session implements AsyncDisposable, Disposable {
         : mergeParams(this.params, init.params);
       href = appendParams(href, params);
     }
+    const tooLong = urlProblem(href);
+    if (tooLong !== undefined) throw new TypeError(tooLong);
     const auth = init.auth === undefined ? this.auth : init.auth ?? undefined;
     let headers: Headers | Record<string, string> | undefined;
     if (
@@ -796,6 +815,8 @@ export class Session implements AsyncDisposable, Disposable {
         : mergeHeaders(this.headers, init.headers);
       // A Cookie header set by hand has rules of its own on redirects.
       if (merged.has("cookie")) return await this.#slow(method, input, init);
+      // A proxy's credentials are for the proxy alone, never for an origin.
+      merged.delete("proxy-authorization");
       const cookie = mergeCookies(this.cookies.headerFor(href), init.cookies);
       if (cookie !== "") merged.set("cookie", cookie);
       if (Array.isArray(auth)) {
@@ -806,9 +827,12 @@ export class Session implements AsyncDisposable, Disposable {
     const timeout = this.#flightTimeout(init);
     const maxRedirects = this.#flightMaxRedirects(init);
     // Only what differs from fetch's defaults, as each member costs.
+    // Aborted only when the request is given up (timeout, close), so that
+    // its connection is closed rather than left waiting.
+    const controller = new AbortController();
     const requestInit: RequestInit = {
       redirect: "manual",
-      signal: this.#closing.signal,
+      signal: controller.signal,
     };
     if (method !== "GET") requestInit.method = method;
     if (headers !== undefined) requestInit.headers = headers;
@@ -821,6 +845,7 @@ export class Session implements AsyncDisposable, Disposable {
       response = await this.#deadlines.wait(
         this.pool.send(url, href, requestInit, { proxy, tls: transport.tls }),
         timeout,
+        () => controller.abort(),
       );
     } catch (error) {
       if (error instanceof UnsupportedTransportError) throw error;
@@ -846,6 +871,7 @@ export class Session implements AsyncDisposable, Disposable {
         cookies: init.cookies,
         manualCookie: null,
         auth,
+        authHeaders: [],
         firstUrl: href,
         replay: () => null,
         ...transport,
@@ -893,7 +919,7 @@ export class Session implements AsyncDisposable, Disposable {
           try {
             signal.throwIfAborted();
             response = await this.pool.fetch(
-              new Request(current, { signal }),
+              new Request(withoutProxyAuthorization(current), { signal }),
               signal,
               { proxy, tls: flight.tls },
             );
@@ -937,6 +963,8 @@ export class Session implements AsyncDisposable, Disposable {
         }
         let nextUrl: URL;
         try {
+          const tooLong = urlProblem(location);
+          if (tooLong !== undefined) throw new RedirectError(tooLong);
           nextUrl = resolveLocation(location, currentUrl);
         } catch (error) {
           await response.body?.cancel();
@@ -993,6 +1021,9 @@ export class Session implements AsyncDisposable, Disposable {
     const from = new URL(prevUrl);
     const first = new URL(flight.firstUrl);
     if (shouldStripAuth(from, nextUrl)) headers.delete("authorization");
+    if (shouldStripAuth(first, nextUrl)) {
+      for (const name of flight.authHeaders) headers.delete(name);
+    }
     // A proxy's credentials are for the proxy alone, never for an origin.
     headers.delete("proxy-authorization");
 
@@ -1185,7 +1216,6 @@ export class Session implements AsyncDisposable, Disposable {
       for (const controller of this.#inflight) controller.abort();
       this.#inflight.clear();
       this.#deadlines.close();
-      this.#closing.abort();
       this.pool.close();
     }
     return Promise.resolve();
