@@ -99,6 +99,12 @@ export interface ClientSettings {
 export interface Client {
   /** Sends one request. */
   send(request: Request): Promise<Response>;
+  /**
+   * Sends one request given as a URL and its init, without a `Request`
+   * object that fetch would only copy again; `init` may be changed. Clients
+   * without it are sent a `Request`.
+   */
+  sendUrl?(url: string, init: RequestInit): Promise<Response>;
   /** Closes the client's connections. */
   close(): void;
 }
@@ -138,7 +144,7 @@ interface DenoLike {
 
 interface BunLike {
   FetchSession: new (options: Record<string, unknown>) => {
-    fetch(request: Request): Promise<Response>;
+    fetch(input: Request | string, init?: RequestInit): Promise<Response>;
     close(): void;
   };
 }
@@ -254,6 +260,10 @@ export function createClient(origin: URL, settings: ClientSettings): Client {
     const init = { client } as RequestInit;
     return {
       send: (request) => fetch(request, init),
+      sendUrl: (url, init) => {
+        (init as { client?: unknown }).client = client;
+        return fetch(url, init);
+      },
       close: () => client.close(),
     };
   }
@@ -279,6 +289,7 @@ export function createClient(origin: URL, settings: ClientSettings): Client {
     const session = new g.Bun.FetchSession(options);
     return {
       send: (request) => session.fetch(request),
+      sendUrl: (url, init) => session.fetch(url, init),
       close: () => session.close(),
     };
   }

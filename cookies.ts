@@ -36,6 +36,7 @@ import {
   parseJSONCookies,
   writeFileAtomic,
 } from "./cookiefile.ts";
+import { CookieHeaderCache, VersionedMemoryStore } from "./cookie_cache.ts";
 
 /**
  * Attributes of a cookie set through {@linkcode Cookies.set}.
@@ -291,6 +292,8 @@ export class Cookies {
    */
   readonly synchronous: boolean;
   #defaultDomain: (() => string | undefined) | undefined;
+  /** Present when the jar's store counts its writes (the default jar). */
+  #cache: CookieHeaderCache | undefined;
   /**
    * An upper bound of the cookies in the jar: counting exactly on every
    * store would cost a walk of the whole jar, so it is recounted only when
@@ -308,13 +311,14 @@ export class Cookies {
     if (options.jar && options.store) {
       throw new TypeError("Give a jar or a store, not both");
     }
-    this.jar = options.jar ?? new CookieJar(options.store, {
-      // Loopback is not a secure context here: a Secure cookie goes over
-      // https only, whatever the host.
-      allowSecureOnLocal: false,
-      prefixSecurity: "strict",
-      rejectPublicSuffixes: true,
-    });
+    this.jar = options.jar ??
+      new CookieJar(options.store ?? new VersionedMemoryStore(), {
+        // Loopback is not a secure context here: a Secure cookie goes over
+        // https only, whatever the host.
+        allowSecureOnLocal: false,
+        prefixSecurity: "strict",
+        rejectPublicSuffixes: true,
+      });
     this.synchronous = this.jar.store.synchronous === true;
     this.#defaultDomain = options.defaultDomain;
     this.maxCookiesPerDomain = checkCap(
@@ -324,6 +328,9 @@ export class Cookies {
     );
     this.maxCookies = checkCap(options.maxCookies, "maxCookies", 3000);
     this.#bound = options.jar || options.store ? Infinity : 0;
+    if (this.jar.store instanceof VersionedMemoryStore) {
+      this.#cache = new CookieHeaderCache(this.jar);
+    }
   }
 
   /**
@@ -732,6 +739,7 @@ export class Cookies {
    * @returns the header value
    */
   headerFor(url: string): string {
+    if (this.#cache !== undefined) return this.#cache.header(url, touch);
     if (!this.synchronous) throw asyncStoreError("headerFor");
     const cookies = this.jar.getCookiesSync(url);
     for (const c of cookies) touch(c);
@@ -780,7 +788,14 @@ export class Cookies {
     } catch {
       return;
     }
+    const cache = this.#cache;
     for (const header of setCookies) {
+      // The same header again, with nothing changed since, stores nothing.
+      const same = cache?.unchanged(url, header);
+      if (same !== undefined) {
+        touch(same);
+        continue;
+      }
       const given = Cookie.parse(header);
       const cookie = given && anchorMaxAge(given, Date.now());
       if (
@@ -792,6 +807,7 @@ export class Cookies {
       if (stored) {
         touch(stored);
         this.#evict(stored.domain);
+        cache?.remember(url, header, stored);
       }
     }
   }

@@ -242,21 +242,25 @@ export class Pool {
   }
 
   /** The client for a key, made (after waiting for room) when missing. */
-  async #client(
-    url: URL,
-    transport: Transport,
-    signal?: AbortSignal,
-  ): Promise<Entry> {
-    const https = url.protocol === "https:";
-    const key = JSON.stringify([
+  #keyOf(url: URL, transport: Transport): string {
+    return JSON.stringify([
       url.origin,
       transport.proxy?.href ?? "",
       // TLS settings shape only TLS connections: to the origin, or to an
       // https proxy.
-      https || transport.proxy?.protocol === "https:"
+      url.protocol === "https:" || transport.proxy?.protocol === "https:"
         ? tlsKey(transport.tls)
         : "",
     ]);
+  }
+
+  async #client(
+    url: URL,
+    transport: Transport,
+    signal?: AbortSignal,
+    key: string = this.#keyOf(url, transport),
+  ): Promise<Entry> {
+    const https = url.protocol === "https:";
     for (;;) {
       if (this.#closed) throw new TypeError("The pool is closed");
       const found = this.#clients.get(key);
@@ -362,12 +366,79 @@ export class Pool {
     transport: Transport = {},
   ): Promise<Response> {
     if (this.#closed) throw new TypeError("The pool is closed");
-    const url = new URL(request.url);
+    return await this.#dispatch(
+      new URL(request.url),
+      transport,
+      signal,
+      (client) => client.send(request),
+    );
+  }
+
+  /**
+   * Sends a request given as a URL and its init, for callers that have not
+   * built a `Request` (fetch builds the one it needs). With a per-origin
+   * limit it takes the way of {@linkcode Pool.fetch}. `init` may be
+   * changed.
+   *
+   * @example
+   * ```ts
+   * import { Pool } from "@fetchkit/session/pool";
+   *
+   * using pool = new Pool();
+   * const url = new URL("http://127.0.0.1:8080/get");
+   * const r = await pool.send(url, url.href, { redirect: "manual" });
+   * await r.body?.cancel();
+   * ```
+   *
+   * @param url the request's URL, parsed
+   * @param href the URL to send (`url.href`, perhaps with a query added)
+   * @param init the request's method, headers, body…
+   * @param transport the proxy and TLS settings of this request
+   * @returns the response
+   */
+  send(
+    url: URL,
+    href: string,
+    init: RequestInit,
+    transport: Transport = {},
+  ): Promise<Response> {
+    if (this.#closed) {
+      return Promise.reject(new TypeError("The pool is closed"));
+    }
+    if (this.#limit !== Infinity) {
+      return this.fetch(new Request(href, init), undefined, transport);
+    }
+    return this.#dispatch(
+      url,
+      transport,
+      undefined,
+      (client) =>
+        client.sendUrl
+          ? client.sendUrl(href, init)
+          : client.send(new Request(href, init)),
+    );
+  }
+
+  async #dispatch(
+    url: URL,
+    transport: Transport,
+    signal: AbortSignal | undefined,
+    send: (client: Client) => Promise<Response>,
+  ): Promise<Response> {
     const origin = this.#origin(url.origin);
-    await this.#acquire(origin, signal);
+    // No wait (and no promise hop) while there is room.
+    if (origin.active < this.#limit) origin.active++;
+    else await this.#acquire(origin, signal);
     let entry: Entry;
     try {
-      entry = await this.#client(url, transport, signal);
+      // A client already made is found without a promise hop.
+      const key = this.#keyOf(url, transport);
+      const found = this.#clients.get(key);
+      if (found !== undefined) {
+        this.#clients.delete(key);
+        this.#clients.set(key, found);
+        entry = found;
+      } else entry = await this.#client(url, transport, signal, key);
     } catch (error) {
       this.#release(origin);
       throw error;
@@ -387,7 +458,7 @@ export class Pool {
     let response: Response;
     try {
       origin.sent++;
-      response = await entry.client.send(request);
+      response = await send(entry.client);
     } catch (error) {
       release();
       throw error;

@@ -45,6 +45,7 @@ import {
   withoutProxyAuthorization,
 } from "./guard.ts";
 import { Pool, type PoolOptions } from "./pool.ts";
+import { DeadlineExceeded, Deadlines } from "./deadline.ts";
 import { type TlsOptions, UnsupportedTransportError } from "./clients.ts";
 import { proxyFor, type ProxyOption } from "./proxy.ts";
 import {
@@ -288,6 +289,18 @@ function basicHeader(username: string, password: string): string {
   return `Basic ${btoa(binary)}`;
 }
 
+/** Whether a request's options leave it to the fast path (see #fast). */
+function isPlain(init: RequestOptions): boolean {
+  return init.json === undefined && init.form === undefined &&
+    init.body == null && init.signal === undefined &&
+    typeof init.auth !== "function";
+}
+
+function isEmpty(headers: Headers): boolean {
+  for (const _ of headers.keys()) return false;
+  return true;
+}
+
 function checkTimeout(value: number | null | undefined, what: string): void {
   if (value == null) return;
   if (typeof value !== "number" || !(value > 0) || value > 2 ** 31 - 1) {
@@ -392,6 +405,8 @@ export class Session implements AsyncDisposable, Disposable {
   #maxRedirects: number;
   #closed = false;
   readonly #inflight = new Set<AbortController>();
+  /** Timeouts of the requests on the fast path (see #fast). */
+  readonly #deadlines = new Deadlines();
 
   /**
    * Creates a session with the settings it will keep.
@@ -766,16 +781,146 @@ export class Session implements AsyncDisposable, Disposable {
    * @param init what this request adds to the session's settings
    * @returns the final response
    */
-  async request(
+  request(
     method: string,
     url: string | URL,
     init: RequestOptions = {},
+  ): Promise<SessionResponse> {
+    if (
+      isPlain(init) && typeof this.auth !== "function" &&
+      this.cookies.synchronous
+    ) {
+      return this.#fast(method, url, init);
+    }
+    return this.#slow(method, url, init);
+  }
+
+  async #slow(
+    method: string,
+    url: string | URL,
+    init: RequestOptions,
   ): Promise<SessionResponse> {
     const { request, flight } = await this.#prepare(method, url, init);
     return await this.#send(request, flight);
   }
 
-  async #send(first: Request, flight: Flight): Promise<SessionResponse> {
+  /**
+   * The way of most requests: no body, no signal, no auth function, a
+   * synchronous cookie store. It
+   * builds no `Request` (fetch builds the one it needs), hands fetch no
+   * `AbortSignal` and arms no timer of its own (see deadline.ts), and asks
+   * the jar for a cached `Cookie` header. Everything else, and every
+   * redirect after the first response, goes the general way.
+   */
+  async #fast(
+    method: string,
+    input: string | URL,
+    init: RequestOptions,
+  ): Promise<SessionResponse> {
+    if (this.#closed) throw new SessionClosedError();
+    const url = this.#resolve(input);
+    if (url.username || url.password) {
+      return await this.#slow(method, input, init);
+    }
+    let href = url.href;
+    if (init.params !== undefined || this.params.size > 0) {
+      const params = init.params === null
+        ? new URLSearchParams()
+        : mergeParams(this.params, init.params);
+      href = appendParams(href, params);
+    }
+    const tooLong = urlProblem(href);
+    if (tooLong !== undefined) throw new TypeError(tooLong);
+    const auth = init.auth === undefined ? this.auth : init.auth ?? undefined;
+    let headers: Headers | Record<string, string> | undefined;
+    if (
+      init.headers === undefined && auth === undefined && isEmpty(this.headers)
+    ) {
+      const cookie = mergeCookies(this.cookies.headerFor(href), init.cookies);
+      if (cookie !== "") headers = { cookie };
+    } else {
+      const merged = init.headers === null
+        ? new Headers()
+        : mergeHeaders(this.headers, init.headers);
+      // A Cookie header set by hand has rules of its own on redirects.
+      if (merged.has("cookie")) return await this.#slow(method, input, init);
+      // A proxy's credentials are for the proxy alone, never for an origin.
+      merged.delete("proxy-authorization");
+      const cookie = mergeCookies(this.cookies.headerFor(href), init.cookies);
+      if (cookie !== "") merged.set("cookie", cookie);
+      if (Array.isArray(auth)) {
+        merged.set("authorization", basicHeader(auth[0], auth[1]));
+      }
+      headers = merged;
+    }
+    const timeout = this.#flightTimeout(init);
+    const maxRedirects = this.#flightMaxRedirects(init);
+    // Only what differs from fetch's defaults, as each member costs.
+    // Aborted only when the request is given up (timeout, close), so that
+    // its connection is closed rather than left waiting.
+    const controller = new AbortController();
+    const requestInit: RequestInit = {
+      redirect: "manual",
+      signal: controller.signal,
+    };
+    if (method !== "GET") requestInit.method = method;
+    if (headers !== undefined) requestInit.headers = headers;
+    const transport = this.#transportOf(init);
+    const proxy = proxyFor(url, transport.proxy, { trustEnv: this.trustEnv });
+    const started = timeout === undefined ? 0 : Date.now();
+    const asRequest = () => new Request(href, requestInit);
+    let response: Response;
+    try {
+      response = await this.#deadlines.wait(
+        this.pool.send(url, href, requestInit, { proxy, tls: transport.tls }),
+        timeout,
+        () => controller.abort(),
+      );
+    } catch (error) {
+      if (error instanceof UnsupportedTransportError) throw error;
+      if (this.#closed) throw new SessionClosedError(asRequest());
+      if (error instanceof DeadlineExceeded) {
+        throw new TimeoutError(asRequest(), timeout!);
+      }
+      throw new ConnectionError(asRequest(), error);
+    }
+    const redirect = init.redirect ?? "follow";
+    if (
+      redirect === "follow" && isRedirect(response.status) &&
+      response.headers.has("location")
+    ) {
+      // The general loop takes over from this response.
+      return await this.#send(asRequest(), {
+        timeout: timeout === undefined
+          ? undefined
+          : Math.max(1, timeout - (Date.now() - started)),
+        maxRedirects,
+        redirect,
+        signal: undefined,
+        cookies: init.cookies,
+        manualCookie: null,
+        auth,
+        authHeaders: [],
+        firstUrl: href,
+        replay: () => null,
+        ...transport,
+      }, response);
+    }
+    const setCookies = response.headers.getSetCookie();
+    if (setCookies.length > 0) this.cookies.storeResponse(href, setCookies);
+    Object.defineProperty(response, "history", {
+      value: EMPTY_HISTORY.slice(),
+      enumerable: true,
+    });
+    return response as SessionResponse;
+  }
+
+  /** `received`: the first request's response, when it was already sent. */
+  async #send(
+    first: Request,
+    flight: Flight,
+    received?: Response,
+  ): Promise<SessionResponse> {
     const controller = new AbortController();
     this.#inflight.add(controller);
     let timedOut = false;
@@ -792,26 +937,31 @@ export class Session implements AsyncDisposable, Disposable {
     try {
       for (;;) {
         let response: Response;
-        // Chosen again for every hop: NO_PROXY and the scheme may differ.
-        const proxy = proxyFor(new URL(current.url), flight.proxy, {
-          trustEnv: this.trustEnv,
-        });
-        try {
-          signal.throwIfAborted();
-          response = await this.pool.fetch(
-            new Request(withoutProxyAuthorization(current), { signal }),
-            signal,
-            { proxy, tls: flight.tls },
-          );
-        } catch (error) {
-          if (error instanceof UnsupportedTransportError) throw error;
-          if (this.#closed) throw new SessionClosedError(current);
-          if (timedOut) throw new TimeoutError(current, flight.timeout!);
-          if (flight.signal?.aborted) throw flight.signal.reason;
-          if (error instanceof DOMException && error.name === "AbortError") {
-            throw error;
+        if (received !== undefined) {
+          response = received;
+          received = undefined;
+        } else {
+          // Chosen again for every hop: NO_PROXY and the scheme may differ.
+          const proxy = proxyFor(new URL(current.url), flight.proxy, {
+            trustEnv: this.trustEnv,
+          });
+          try {
+            signal.throwIfAborted();
+            response = await this.pool.fetch(
+              new Request(withoutProxyAuthorization(current), { signal }),
+              signal,
+              { proxy, tls: flight.tls },
+            );
+          } catch (error) {
+            if (error instanceof UnsupportedTransportError) throw error;
+            if (this.#closed) throw new SessionClosedError(current);
+            if (timedOut) throw new TimeoutError(current, flight.timeout!);
+            if (flight.signal?.aborted) throw flight.signal.reason;
+            if (error instanceof DOMException && error.name === "AbortError") {
+              throw error;
+            }
+            throw new ConnectionError(current, error);
           }
-          throw new ConnectionError(current, error);
         }
         const setCookies = response.headers.getSetCookie();
         if (setCookies.length > 0) {
@@ -1102,6 +1252,7 @@ export class Session implements AsyncDisposable, Disposable {
       this.#closed = true;
       for (const controller of this.#inflight) controller.abort();
       this.#inflight.clear();
+      this.#deadlines.close();
       this.pool.close();
     }
     return Promise.resolve();

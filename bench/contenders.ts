@@ -1,0 +1,186 @@
+// The contenders of the cross-runtime comparison, on Deno and on Bun, and the
+// loop that measures them. Every contender makes one GET and reads the whole
+// body, so that each one hands its connection back the same way.
+import { CookieJar } from "tough-cookie";
+import { Cookies, Session } from "../mod.ts";
+
+/** One GET; resolves once the body has been read. */
+export type Call = () => Promise<void>;
+
+export interface Contender {
+  name: string;
+  /** Builds the call; `close` releases what it holds. */
+  setup(base: string): { call: Call; close(): void | Promise<void> };
+}
+
+const g = globalThis as unknown as {
+  Deno?: {
+    version: { deno: string };
+    createHttpClient(o: Record<string, unknown>): {
+      close(): void;
+    };
+  };
+  Bun?: { version: string };
+};
+
+export const runtime = g.Deno
+  ? `Deno ${g.Deno.version.deno}`
+  : g.Bun
+  ? `Bun ${g.Bun.version}`
+  : "unknown";
+
+/**
+ * A jar holding `perDomain` cookies on each of `domains` other domains, so
+ * that none of them is sent to the bench server.
+ */
+export function bigJar(domains = 100, perDomain = 10): Cookies {
+  const cookies = new Cookies();
+  for (let d = 0; d < domains; d++) {
+    for (let i = 0; i < perDomain; i++) {
+      cookies.set(`c${i}`, `v${d}x${i}`, {
+        domain: `d${d}.example.com`,
+        path: i % 2 ? "/" : `/p${i}`,
+      });
+    }
+  }
+  return cookies;
+}
+
+export const contenders: Contender[] = [
+  {
+    name: "fetch",
+    setup(base) {
+      const url = `${base}/plain`;
+      return {
+        call: async () => {
+          await (await fetch(url)).arrayBuffer();
+        },
+        close() {},
+      };
+    },
+  },
+  {
+    // No reuse: every request opens and closes its own connection. Deno
+    // drops a Connection header from fetch, so there a client per request
+    // gives the same effect.
+    name: "fetch, Connection: close",
+    setup(base) {
+      const url = `${base}/plain`;
+      const deno = g.Deno;
+      if (deno) {
+        return {
+          call: async () => {
+            const client = deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+            try {
+              await (await fetch(url, { client } as RequestInit))
+                .arrayBuffer();
+            } finally {
+              client.close();
+            }
+          },
+          close() {},
+        };
+      }
+      return {
+        call: async () => {
+          await (await fetch(url, {
+            headers: { connection: "close" },
+            keepalive: false,
+          })).arrayBuffer();
+        },
+        close() {},
+      };
+    },
+  },
+  {
+    name: "fetch + tough-cookie by hand",
+    setup(base) {
+      const url = `${base}/live`;
+      const jar = new CookieJar();
+      return {
+        call: async () => {
+          const cookie = jar.getCookieStringSync(url);
+          const r = await fetch(
+            url,
+            cookie ? { headers: { cookie } } : undefined,
+          );
+          for (const c of r.headers.getSetCookie()) jar.setCookieSync(c, url);
+          await r.arrayBuffer();
+        },
+        close() {},
+      };
+    },
+  },
+  {
+    name: "Session (no cookies)",
+    setup(base) {
+      const s = new Session({ baseUrl: base });
+      return {
+        call: async () => {
+          await (await s.get("/plain")).arrayBuffer();
+        },
+        close: () => s.close(),
+      };
+    },
+  },
+  {
+    name: "Session (live jar)",
+    setup(base) {
+      const s = new Session({ baseUrl: base });
+      return {
+        call: async () => {
+          await (await s.get("/live")).arrayBuffer();
+        },
+        close: () => s.close(),
+      };
+    },
+  },
+  {
+    name: "Session (1,000-cookie jar)",
+    setup(base) {
+      const s = new Session({ baseUrl: base, cookies: bigJar() });
+      return {
+        call: async () => {
+          await (await s.get("/live")).arrayBuffer();
+        },
+        close: () => s.close(),
+      };
+    },
+  },
+  {
+    name: "Session (rotating cookie)",
+    setup(base) {
+      const s = new Session({ baseUrl: base });
+      return {
+        call: async () => {
+          await (await s.get("/rotate")).arrayBuffer();
+        },
+        close: () => s.close(),
+      };
+    },
+  },
+];
+
+/** Requests per second for `count` calls, `inflight` at a time. */
+export async function measure(
+  call: Call,
+  count: number,
+  inflight: number,
+): Promise<number> {
+  const started = performance.now();
+  if (inflight <= 1) {
+    for (let i = 0; i < count; i++) await call();
+  } else {
+    let next = 0;
+    const worker = async () => {
+      while (next < count) {
+        next++;
+        await call();
+      }
+    };
+    const workers: Promise<void>[] = [];
+    for (let i = 0; i < inflight; i++) workers.push(worker());
+    await Promise.all(workers);
+  }
+  return count / ((performance.now() - started) / 1000);
+}

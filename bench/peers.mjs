@@ -1,0 +1,89 @@
+// The peers, on Node, on the same workload as bench/run.ts: Node's fetch,
+// got + tough-cookie, and ky with tough-cookie through its hooks (ky has no
+// jar of its own). Prints one JSON line of samples, like run.ts.
+import * as http from "node:http";
+import got from "got";
+import ky from "ky";
+import { CookieJar } from "tough-cookie";
+
+const options = JSON.parse(process.argv[process.argv.length - 1]);
+const base = options.url;
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+
+const contenders = [
+  {
+    name: "Node fetch",
+    call: async () => {
+      await (await fetch(`${base}/plain`)).arrayBuffer();
+    },
+  },
+  (() => {
+    const client = got.extend({
+      cookieJar: new CookieJar(),
+      agent: { http: agent },
+      retry: { limit: 0 },
+    });
+    return {
+      name: "got + tough-cookie",
+      call: async () => {
+        await client.get(`${base}/live`).buffer();
+      },
+    };
+  })(),
+  (() => {
+    const jar = new CookieJar();
+    const client = ky.create({
+      retry: 0,
+      hooks: {
+        beforeRequest: [(request) => {
+          const cookie = jar.getCookieStringSync(request.url);
+          if (cookie) request.headers.set("cookie", cookie);
+        }],
+        afterResponse: [(request, _options, response) => {
+          for (const c of response.headers.getSetCookie()) {
+            jar.setCookieSync(c, request.url);
+          }
+        }],
+      },
+    });
+    return {
+      name: "ky + tough-cookie",
+      call: async () => {
+        await client.get(`${base}/live`).arrayBuffer();
+      },
+    };
+  })(),
+];
+
+async function measure(call, count, inflight) {
+  const started = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      next++;
+      await call();
+    }
+  };
+  await Promise.all(Array.from({ length: inflight }, worker));
+  return count / ((performance.now() - started) / 1000);
+}
+
+const samples = {};
+for (const { call } of contenders) {
+  await measure(call, Math.ceil(options.seq / 4), 1);
+  await measure(call, Math.ceil(options.conc / 4), options.inflight);
+}
+for (let rep = 0; rep < options.reps; rep++) {
+  for (let k = 0; k < contenders.length; k++) {
+    const { name, call } = contenders[(k + rep) % contenders.length];
+    (samples[`${name}|seq`] ??= []).push(await measure(call, options.seq, 1));
+    (samples[`${name}|conc`] ??= []).push(
+      await measure(call, options.conc, options.inflight),
+    );
+  }
+}
+agent.destroy();
+console.log(
+  JSON.stringify({ runtime: `Node ${process.versions.node}`, samples }),
+);

@@ -1,0 +1,300 @@
+/**
+ * The cookie fast path: the `Cookie` header a jar sends to a URL, kept until
+ * the jar changes for that URL's host or one of its cookies expires, and
+ * `Set-Cookie` headers that would store exactly what is already stored
+ * skipped. Both rest on {@linkcode VersionedMemoryStore}, an in-memory
+ * `tough-cookie` store that counts its writes per domain, so that every way
+ * into the jar (the session, {@linkcode Cookies}, or `tough-cookie`'s own
+ * `CookieJar` methods) is seen.
+ *
+ * @example
+ * ```ts
+ * import { CookieJar } from "tough-cookie";
+ * import { CookieHeaderCache, VersionedMemoryStore } from "./cookie_cache.ts";
+ *
+ * const jar = new CookieJar(new VersionedMemoryStore());
+ * const cache = new CookieHeaderCache(jar);
+ * cache.store("http://example.com/", ["a=1"]);
+ * cache.header("http://example.com/x"); // "a=1", computed
+ * cache.header("http://example.com/x"); // "a=1", from the cache
+ * ```
+ *
+ * @module
+ */
+
+import { type Cookie, type CookieJar, MemoryCookieStore } from "tough-cookie";
+
+type Callback = (error: Error | null, result?: unknown) => void;
+
+/**
+ * tough-cookie's in-memory store, counting writes: every put, update and
+ * removal raises the version of the cookie's domain, and removing everything
+ * raises a version that covers all domains.
+ *
+ * @example
+ * ```ts
+ * import { CookieJar } from "tough-cookie";
+ * import { VersionedMemoryStore } from "./cookie_cache.ts";
+ *
+ * const store = new VersionedMemoryStore();
+ * const jar = new CookieJar(store);
+ * jar.setCookieSync("a=1", "http://example.com/");
+ * store.versionOf("example.com"); // > 0
+ * ```
+ */
+export class VersionedMemoryStore extends MemoryCookieStore {
+  /** Raised by every write; a domain's version is the count at its last write. */
+  #counter = 0;
+  readonly #versions = new Map<string, number>();
+  /** The count at the last removal of everything. */
+  #all = 0;
+
+  #bump(domain: string | null | undefined): void {
+    this.#versions.set(domain ?? "", ++this.#counter);
+  }
+
+  /**
+   * A number that changes whenever a cookie of `domain` is written, or the
+   * whole store is cleared.
+   *
+   * @param domain a canonical (lower-case, ASCII) domain
+   * @returns the version
+   */
+  versionOf(domain: string): number {
+    return (this.#versions.get(domain) ?? 0) + this.#all;
+  }
+
+  // The overloads below forward to the memory store unchanged; they only
+  // note the write first. Declared loosely because tough-cookie's overloads
+  // (callback or promise) cannot be restated one by one in an override.
+  // deno-lint-ignore no-explicit-any
+  override putCookie(cookie: Cookie, callback?: any): any {
+    this.#bump(cookie.domain);
+    return super.putCookie(cookie, callback);
+  }
+
+  // deno-lint-ignore no-explicit-any
+  override updateCookie(old: Cookie, cookie: Cookie, callback?: any): any {
+    this.#bump(old.domain);
+    this.#bump(cookie.domain);
+    return super.updateCookie(old, cookie, callback);
+  }
+
+  override removeCookie(
+    domain: string,
+    path: string,
+    key: string,
+    // deno-lint-ignore no-explicit-any
+    callback?: any,
+    // deno-lint-ignore no-explicit-any
+  ): any {
+    this.#bump(domain);
+    return super.removeCookie(domain, path, key, callback as Callback);
+  }
+
+  // deno-lint-ignore no-explicit-any
+  override removeCookies(domain: string, path: string, callback?: any): any {
+    this.#bump(domain);
+    return super.removeCookies(domain, path, callback as Callback);
+  }
+
+  // deno-lint-ignore no-explicit-any
+  override removeAllCookies(callback?: any): any {
+    this.#all = ++this.#counter;
+    return super.removeAllCookies(callback as Callback);
+  }
+}
+
+interface Entry {
+  header: string;
+  /** The cookies in it, so that a hit can still mark them used. */
+  cookies: Cookie[];
+  /** Sum of the versions of every domain the host could match. */
+  stamp: number;
+  /** The earliest expiry (ms since the epoch) among the cookies sent. */
+  expires: number;
+}
+
+interface Stored {
+  cookie: Cookie;
+  domain: string;
+  version: number;
+}
+
+/** Entries kept before the cache starts over; bounds memory, not speed. */
+const MAX_ENTRIES = 1_000;
+const MAX_AGE = /max-age/i;
+
+/**
+ * The `Cookie` header per URL (scheme, host, port and path), valid while no
+ * cookie of a domain the host matches has been written and none of the
+ * cookies in it has expired.
+ *
+ * @example
+ * ```ts
+ * import { CookieJar } from "tough-cookie";
+ * import { CookieHeaderCache, VersionedMemoryStore } from "./cookie_cache.ts";
+ *
+ * const cache = new CookieHeaderCache(new CookieJar(new VersionedMemoryStore()));
+ * cache.header("http://example.com/"); // ""
+ * ```
+ */
+export class CookieHeaderCache {
+  readonly #jar: CookieJar;
+  readonly #store: VersionedMemoryStore;
+  readonly #headers = new Map<string, Entry>();
+  /** Set-Cookie headers already stored, keyed by URL and header text. */
+  readonly #stored = new Map<string, Stored>();
+
+  /**
+   * Caches for a jar whose store is a {@linkcode VersionedMemoryStore}.
+   *
+   * @param jar the jar
+   */
+  constructor(jar: CookieJar) {
+    if (!(jar.store instanceof VersionedMemoryStore)) {
+      throw new TypeError("CookieHeaderCache needs a VersionedMemoryStore");
+    }
+    this.#jar = jar;
+    this.#store = jar.store;
+  }
+
+  /** The versions of every domain a cookie sent to `host` could belong to. */
+  #stamp(host: string): number {
+    const store = this.#store;
+    let stamp = store.versionOf(host);
+    // A cookie for host a.b.c may be stored under a.b.c, b.c or c.
+    for (
+      let dot = host.indexOf(".");
+      dot !== -1;
+      dot = host.indexOf(".", dot + 1)
+    ) {
+      stamp += store.versionOf(host.slice(dot + 1));
+    }
+    return stamp;
+  }
+
+  /**
+   * The `Cookie` header the jar sends to `url` (`""` when none).
+   *
+   * @param url an absolute, normalised (`URL.href`) http(s) URL
+   * @param use called with every cookie sent, cached or not
+   * @returns the header value
+   */
+  header(url: string, use?: (cookie: Cookie) => void): string {
+    const key = urlKey(url);
+    const host = hostOf(key);
+    let entry = host === undefined ? undefined : this.#headers.get(key);
+    if (
+      entry === undefined || entry.stamp !== this.#stamp(host!) ||
+      Date.now() >= entry.expires
+    ) {
+      // getCookies removes the expired cookies it meets, which changes the
+      // stamp: it is taken afterwards.
+      const cookies = this.#jar.getCookiesSync(url);
+      let expires = Infinity;
+      let header = "";
+      for (let i = 0; i < cookies.length; i++) {
+        const c = cookies[i];
+        const at = c.expiryTime();
+        if (at !== undefined && at < expires) expires = at;
+        header += i === 0 ? c.cookieString() : `; ${c.cookieString()}`;
+      }
+      entry = { header, cookies, stamp: 0, expires };
+      if (host !== undefined) {
+        entry.stamp = this.#stamp(host);
+        if (this.#headers.size >= MAX_ENTRIES) this.#headers.clear();
+        this.#headers.set(key, entry);
+      }
+    }
+    if (use !== undefined) { for (const c of entry.cookies) use(c); }
+    return entry.header;
+  }
+
+  /**
+   * The cookie a `Set-Cookie` header from `url` stored before, when storing
+   * it again would change nothing: nothing has been written to its domain
+   * since, it is still in the jar, and it has no `Max-Age` (whose expiry
+   * moves with every receipt). `undefined` otherwise.
+   *
+   * @param url the URL that answered
+   * @param header the `Set-Cookie` value
+   * @returns the stored cookie, or `undefined`
+   */
+  unchanged(url: string, header: string): Cookie | undefined {
+    const seen = this.#stored.get(`${urlKey(url)}\n${header}`);
+    if (
+      seen === undefined ||
+      this.#store.versionOf(seen.domain) !== seen.version
+    ) return undefined;
+    return seen.cookie;
+  }
+
+  /**
+   * Notes that `header` from `url` stored `cookie` (call it after every
+   * other change that storing caused, such as evictions).
+   *
+   * @param url the URL that answered
+   * @param header the `Set-Cookie` value
+   * @param cookie the cookie the jar stored
+   */
+  remember(url: string, header: string, cookie: Cookie): void {
+    const key = `${urlKey(url)}\n${header}`;
+    const { domain, path } = cookie;
+    if (
+      domain == null || path == null || MAX_AGE.test(header) ||
+      this.#store.idx[domain]?.[path]?.[cookie.key] !== cookie
+    ) {
+      this.#stored.delete(key);
+      return;
+    }
+    if (this.#stored.size >= MAX_ENTRIES) this.#stored.clear();
+    this.#stored.set(key, {
+      cookie,
+      domain,
+      version: this.#store.versionOf(domain),
+    });
+  }
+
+  /**
+   * Stores a response's `Set-Cookie` headers straight into the jar,
+   * skipping those {@linkcode CookieHeaderCache.unchanged} finds unchanged.
+   *
+   * @param url the URL that answered
+   * @param setCookies the `Set-Cookie` values
+   */
+  store(url: string, setCookies: readonly string[]): void {
+    for (const text of setCookies) {
+      if (this.unchanged(url, text) !== undefined) continue;
+      const cookie = this.#jar.setCookieSync(text, url, { ignoreError: true });
+      if (cookie) this.remember(url, text, cookie);
+    }
+  }
+}
+
+/** The URL without query and fragment: cookies depend on nothing else. */
+function urlKey(url: string): string {
+  let end = url.length;
+  const q = url.indexOf("?");
+  if (q !== -1) end = q;
+  const h = url.indexOf("#");
+  if (h !== -1 && h < end) end = h;
+  return end === url.length ? url : url.slice(0, end);
+}
+
+/**
+ * The host of a normalised http(s) URL, or `undefined` for one the cache
+ * leaves to the jar (IPv6 literals, credentials, other schemes).
+ */
+function hostOf(key: string): string | undefined {
+  let start: number;
+  if (key.startsWith("http://")) start = 7;
+  else if (key.startsWith("https://")) start = 8;
+  else return undefined;
+  let end = key.indexOf("/", start);
+  if (end === -1) end = key.length;
+  const authority = key.slice(start, end);
+  if (authority.includes("@") || authority.startsWith("[")) return undefined;
+  const colon = authority.indexOf(":");
+  return colon === -1 ? authority : authority.slice(0, colon);
+}

@@ -1,0 +1,189 @@
+/**
+ * Timeouts without a timer per request: a `setTimeout`/`clearTimeout` pair
+ * costs a few microseconds on Deno, a good part of a session's own work. A
+ * {@linkcode Deadlines} keeps one timer, set for the earliest deadline of
+ * the requests it waits for, so that a stream of requests sharing a timeout
+ * arms it about once per timeout.
+ *
+ * A request that passes its deadline (or whose owner closes) is given up:
+ * its `giveUp` callback runs (the session aborts the request there, which
+ * closes its connection), and its promise rejects with
+ * {@linkcode DeadlineExceeded} once the request has settled; a response that
+ * still came has its body cancelled.
+ *
+ * @example
+ * ```ts
+ * import { Deadlines, DeadlineExceeded } from "./deadline.ts";
+ *
+ * const deadlines = new Deadlines();
+ * const controller = new AbortController();
+ * try {
+ *   await deadlines.wait(
+ *     fetch("http://127.0.0.1:8080/slow", { signal: controller.signal }),
+ *     10,
+ *     () => controller.abort(),
+ *   );
+ * } catch (error) {
+ *   console.log(error instanceof DeadlineExceeded); // true
+ * }
+ * ```
+ *
+ * @module
+ */
+
+/**
+ * Why {@linkcode Deadlines.wait} gave up: the deadline passed
+ * (`closed: false`) or {@linkcode Deadlines.close} was called.
+ *
+ * @example
+ * ```ts
+ * import { DeadlineExceeded } from "./deadline.ts";
+ *
+ * new DeadlineExceeded(false).closed; // false
+ * ```
+ */
+export class DeadlineExceeded extends Error {
+  /** Whether the wait ended because the owner closed. */
+  readonly closed: boolean;
+
+  /**
+   * @param closed whether the owner closed
+   */
+  constructor(closed: boolean) {
+    super(closed ? "closed" : "deadline exceeded");
+    this.closed = closed;
+  }
+}
+
+interface Waiter {
+  at: number;
+  done: boolean;
+  /** Why the wait was given up, once it was. */
+  given: DeadlineExceeded | undefined;
+  giveUp: (() => void) | undefined;
+}
+
+type TimerHandle = ReturnType<typeof setTimeout>;
+
+function unref(timer: TimerHandle): void {
+  if (typeof timer === "object" && timer !== null && "unref" in timer) {
+    (timer as { unref(): void }).unref();
+    return;
+  }
+  const deno = (globalThis as {
+    Deno?: { unrefTimer?: (id: number) => void };
+  }).Deno;
+  if (typeof timer === "number") deno?.unrefTimer?.(timer);
+}
+
+/**
+ * Waits for responses with deadlines, on one shared timer.
+ *
+ * @example
+ * ```ts
+ * import { Deadlines } from "./deadline.ts";
+ *
+ * const deadlines = new Deadlines();
+ * const r = await deadlines.wait(fetch("http://127.0.0.1:8080/"), 5_000);
+ * deadlines.close();
+ * ```
+ */
+export class Deadlines {
+  readonly #waiting = new Set<Waiter>();
+  #timer: TimerHandle | undefined;
+  #timerAt = Infinity;
+
+  /**
+   * Resolves as `response` does, unless `timeout` milliseconds pass first
+   * or {@linkcode Deadlines.close} is called: then `giveUp` runs, and once
+   * `response` settles the wait rejects with a {@linkcode DeadlineExceeded}
+   * (a response that came anyway has its body cancelled).
+   *
+   * @param response the response to wait for
+   * @param timeout milliseconds, or `undefined` for no deadline
+   * @param giveUp called when the wait is given up, before it rejects
+   *   (to abort the request, so that its connection closes)
+   * @returns the response
+   */
+  wait(
+    response: Promise<Response>,
+    timeout: number | undefined,
+    giveUp?: () => void,
+  ): Promise<Response> {
+    return new Promise<Response>((resolve, reject) => {
+      const waiter: Waiter = {
+        at: timeout === undefined ? Infinity : Date.now() + timeout,
+        done: false,
+        given: undefined,
+        giveUp,
+      };
+      this.#waiting.add(waiter);
+      if (waiter.at < this.#timerAt) this.#arm(waiter.at);
+      // A wait given up still settles only when `response` does (giveUp
+      // makes that prompt), so that whatever the request held is released
+      // before the caller hears of it.
+      response.then((value) => {
+        if (waiter.given !== undefined) {
+          value.body?.cancel().catch(() => {});
+          reject(waiter.given);
+          return;
+        }
+        waiter.done = true;
+        this.#waiting.delete(waiter);
+        resolve(value);
+      }, (error) => {
+        waiter.done = true;
+        this.#waiting.delete(waiter);
+        reject(waiter.given ?? error);
+      });
+    });
+  }
+
+  #arm(at: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => this.#fire(), Math.max(0, at - Date.now()));
+    // Only a request in flight needs the timer, and that request already
+    // keeps the process alive.
+    unref(this.#timer);
+  }
+
+  #fire(): void {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    for (const waiter of this.#waiting) {
+      if (waiter.at <= now) {
+        waiter.done = true;
+        this.#waiting.delete(waiter);
+        waiter.given = new DeadlineExceeded(false);
+        waiter.giveUp?.();
+      } else if (waiter.at < next) next = waiter.at;
+    }
+    if (next !== Infinity) this.#arm(next);
+  }
+
+  /**
+   * Rejects every wait with `DeadlineExceeded(closed: true)` and stops the
+   * timer.
+   *
+   * @example
+   * ```ts
+   * import { Deadlines } from "./deadline.ts";
+   *
+   * new Deadlines().close();
+   * ```
+   */
+  close(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    for (const waiter of this.#waiting) {
+      waiter.done = true;
+      waiter.given = new DeadlineExceeded(true);
+      waiter.giveUp?.();
+    }
+    this.#waiting.clear();
+  }
+}

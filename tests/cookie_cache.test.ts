@@ -1,0 +1,306 @@
+// The cached Cookie header: every way the jar can change between two
+// requests must show in the Cookie header that arrives at the server.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { CookieJar } from "tough-cookie";
+import { serve, type TestServer } from "./_server.ts";
+import { Cookies, Session } from "../mod.ts";
+import { CookieHeaderCache, VersionedMemoryStore } from "../cookie_cache.ts";
+
+/** Serves: /set?c=<Set-Cookie> sets it; every path answers. */
+function cookieServer(): Promise<TestServer> {
+  return serve((req, res) => {
+    const url = new URL(req.url ?? "/", "http://x");
+    const set = url.searchParams.getAll("c");
+    if (set.length) res.setHeader("set-cookie", set);
+    res.end("ok");
+  });
+}
+
+/** The Cookie header of the last request the server saw. */
+function lastCookie(server: TestServer): string | undefined {
+  const h = server.seen[server.seen.length - 1].headers.cookie;
+  return h === undefined ? undefined : String(h);
+}
+
+async function get(s: Session, path: string, init = {}): Promise<void> {
+  await (await s.get(path, init)).arrayBuffer();
+}
+
+/** Resolves once the wall clock has passed `at`: expiry is about time. */
+async function clockPast(at: number): Promise<void> {
+  while (Date.now() <= at) {
+    await new Promise((r) => setTimeout(r, Math.max(1, at - Date.now() + 1)));
+  }
+}
+
+test("cache: a cookie set between requests is sent by the next", async () => {
+  const server = await cookieServer();
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    await get(s, "/a");
+    assert.equal(lastCookie(server), undefined);
+    await get(s, "/a");
+    assert.equal(lastCookie(server), undefined);
+    s.cookies.set("x", "1");
+    await get(s, "/a");
+    assert.equal(lastCookie(server), "x=1");
+    s.cookies.set("x", "2");
+    await get(s, "/a");
+    assert.equal(lastCookie(server), "x=2");
+    s.cookies.set("y", "3");
+    await get(s, "/a");
+    assert.equal(lastCookie(server), "x=2; y=3");
+  } finally {
+    await server.close();
+  }
+});
+
+test("cache: delete and clear between requests stop the cookie", async () => {
+  const server = await cookieServer();
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    s.cookies.set("x", "1");
+    s.cookies.set("y", "2");
+    await get(s, "/");
+    assert.equal(lastCookie(server), "x=1; y=2");
+    s.cookies.delete("x");
+    await get(s, "/");
+    assert.equal(lastCookie(server), "y=2");
+    s.cookies.clear();
+    await get(s, "/");
+    assert.equal(lastCookie(server), undefined);
+  } finally {
+    await server.close();
+  }
+});
+
+test("cache: a cookie that expires after being cached is not sent", async () => {
+  const server = await cookieServer();
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    const at = Date.now() + 40;
+    s.cookies.set("short", "1", { expires: new Date(at) });
+    s.cookies.set("long", "2");
+    await get(s, "/");
+    assert.equal(lastCookie(server), "short=1; long=2");
+    await clockPast(at);
+    await get(s, "/");
+    assert.equal(lastCookie(server), "long=2");
+  } finally {
+    await server.close();
+  }
+});
+
+test("cache: server-side set, overwrite, Max-Age=0 and past Expires", async () => {
+  const server = await cookieServer();
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    await get(s, "/", { params: { c: "a=1; Path=/" } });
+    await get(s, "/");
+    assert.equal(lastCookie(server), "a=1");
+    await get(s, "/", { params: { c: "a=2; Path=/" } });
+    await get(s, "/");
+    assert.equal(lastCookie(server), "a=2");
+    await get(s, "/", { params: { c: "a=gone; Path=/; Max-Age=0" } });
+    await get(s, "/");
+    assert.equal(lastCookie(server), undefined);
+    await get(s, "/", { params: { c: "b=1; Path=/" } });
+    await get(s, "/", {
+      params: { c: "b=x; Path=/; Expires=Thu, 01 Jan 1970 00:00:01 GMT" },
+    });
+    await get(s, "/");
+    assert.equal(lastCookie(server), undefined);
+  } finally {
+    await server.close();
+  }
+});
+
+test("cache: the same Set-Cookie again after a delete is stored again", async () => {
+  const server = await serve((_req, res) => {
+    res.setHeader("set-cookie", "sid=abc; Path=/");
+    res.end("ok");
+  });
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    await get(s, "/");
+    await get(s, "/");
+    assert.equal(lastCookie(server), "sid=abc");
+    s.cookies.delete("sid");
+    // This request goes without it; its response sets it once more.
+    await get(s, "/");
+    assert.equal(lastCookie(server), undefined);
+    await get(s, "/");
+    assert.equal(lastCookie(server), "sid=abc");
+    s.cookies.clear();
+    await get(s, "/");
+    assert.equal(lastCookie(server), undefined);
+    await get(s, "/");
+    assert.equal(lastCookie(server), "sid=abc");
+  } finally {
+    await server.close();
+  }
+});
+
+test("cache: a new value on every response is sent by the next request", async () => {
+  let n = 0;
+  const server = await serve((_req, res) => {
+    res.setHeader("set-cookie", `n=${++n}; Path=/`);
+    res.end("ok");
+  });
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    for (let i = 0; i < 5; i++) await get(s, "/");
+    assert.deepEqual(
+      server.seen.map((r) => r.headers.cookie),
+      [undefined, "n=1", "n=2", "n=3", "n=4"],
+    );
+  } finally {
+    await server.close();
+  }
+});
+
+test("cache: writes through tough-cookie's own jar are seen", async () => {
+  const server = await cookieServer();
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    await get(s, "/");
+    assert.equal(lastCookie(server), undefined);
+    s.cookies.jar.setCookieSync("direct=1; Path=/", `${server.origin}/`);
+    await get(s, "/");
+    assert.equal(lastCookie(server), "direct=1");
+    await s.cookies.jar.setCookie("promised=2; Path=/", `${server.origin}/`);
+    await get(s, "/");
+    assert.equal(lastCookie(server), "direct=1; promised=2");
+    s.cookies.jar.store.removeCookie("127.0.0.1", "/", "direct", () => {});
+    await get(s, "/");
+    assert.equal(lastCookie(server), "promised=2");
+    await s.cookies.jar.removeAllCookies();
+    await get(s, "/");
+    assert.equal(lastCookie(server), undefined);
+  } finally {
+    await server.close();
+  }
+});
+
+test("cache: path variants are kept apart", async () => {
+  const server = await cookieServer();
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    s.cookies.set("root", "r");
+    await get(s, "/app/x");
+    await get(s, "/other");
+    assert.equal(lastCookie(server), "root=r");
+    s.cookies.set("app", "a", { path: "/app" });
+    await get(s, "/app/x");
+    assert.equal(lastCookie(server), "app=a; root=r");
+    await get(s, "/application");
+    assert.equal(lastCookie(server), "root=r");
+    await get(s, "/other");
+    assert.equal(lastCookie(server), "root=r");
+    s.cookies.delete("app", { path: "/app" });
+    await get(s, "/app/x");
+    assert.equal(lastCookie(server), "root=r");
+  } finally {
+    await server.close();
+  }
+});
+
+test("cache: host variants (localhost, 127.0.0.1) are kept apart", async () => {
+  const server = await cookieServer();
+  const local = `http://localhost:${server.port}`;
+  try {
+    await using s = new Session({ allowAbsoluteUrls: true });
+    await get(s, `${server.origin}/`);
+    await get(s, `${local}/`);
+    s.cookies.set("ip", "1", { domain: "127.0.0.1" });
+    s.cookies.set("name", "2", { domain: "localhost", hostOnly: true });
+    await get(s, `${server.origin}/`);
+    assert.equal(lastCookie(server), "ip=1");
+    await get(s, `${local}/`);
+    assert.equal(lastCookie(server), "name=2");
+    s.cookies.delete("name");
+    await get(s, `${local}/`);
+    assert.equal(lastCookie(server), undefined);
+    await get(s, `${server.origin}/`);
+    assert.equal(lastCookie(server), "ip=1");
+  } finally {
+    await server.close();
+  }
+});
+
+test("cache: a jar that is not versioned still works, uncached", async () => {
+  const server = await cookieServer();
+  try {
+    const cookies = new Cookies({ jar: new CookieJar() });
+    await using s = new Session({ baseUrl: server.origin, cookies });
+    await get(s, "/");
+    cookies.jar.setCookieSync("a=1", `${server.origin}/`);
+    await get(s, "/");
+    assert.equal(lastCookie(server), "a=1");
+  } finally {
+    await server.close();
+  }
+});
+
+test("cache: agrees with tough-cookie after random changes", () => {
+  // The oracle is a second, uncached jar given the very same changes.
+  const cached = new CookieJar(new VersionedMemoryStore());
+  const cache = new CookieHeaderCache(cached);
+  const plain = new CookieJar();
+  const hosts = [
+    "example.com",
+    "a.example.com",
+    "b.a.example.com",
+    "other.org",
+  ];
+  const paths = ["/", "/x", "/x/y", "/xy", "/z/"];
+  let seed = 7;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  for (let step = 0; step < 3000; step++) {
+    const host = hosts[rand(hosts.length)];
+    const path = paths[rand(paths.length)];
+    const url = `http${rand(4) === 0 ? "s" : ""}://${host}${path}`;
+    const op = rand(6);
+    if (op === 0 || op === 1) {
+      const parts = [`k${rand(4)}=v${step}`];
+      if (rand(2)) parts.push(`Path=${paths[rand(paths.length)]}`);
+      if (rand(3) === 0) {
+        parts.push(`Domain=${host.split(".").slice(-2).join(".")}`);
+      }
+      if (rand(5) === 0) parts.push("Max-Age=0");
+      if (rand(6) === 0) parts.push("Secure");
+      const text = parts.join("; ");
+      cache.store(url, [text]);
+      plain.setCookieSync(text, url, { ignoreError: true });
+    } else if (op === 2) {
+      // The very same header as before, which the cache may skip.
+      const text = `same=1; Path=/`;
+      cache.store(url, [text]);
+      plain.setCookieSync(text, url, { ignoreError: true });
+    } else if (op === 3 && rand(10) === 0) {
+      const key = `k${rand(4)}`;
+      for (const jar of [cached, plain]) {
+        for (const c of jar.getCookiesSync(url)) {
+          if (c.key === key) {
+            jar.store.removeCookie(c.domain!, c.path!, c.key, () => {});
+          }
+        }
+      }
+    } else if (op === 4 && rand(50) === 0) {
+      cached.removeAllCookiesSync();
+      plain.removeAllCookiesSync();
+    }
+    const probe = `http${rand(3) === 0 ? "s" : ""}://${
+      hosts[rand(hosts.length)]
+    }${paths[rand(paths.length)]}`;
+    assert.equal(
+      cache.header(probe),
+      plain.getCookieStringSync(probe),
+      `step ${step}: ${probe}`,
+    );
+  }
+});

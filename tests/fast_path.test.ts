@@ -1,0 +1,119 @@
+// Requests without a body, signal or auth function take the session's fast
+// path (no Request object, no per-request timer or signal). They must send
+// exactly what the general path sends, and time out and close the same way.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { echo, serve } from "./_server.ts";
+import { Session, SessionClosedError, TimeoutError } from "../mod.ts";
+
+test("fast path: session headers, auth, params and per-request values", async () => {
+  const server = await serve(echo);
+  try {
+    await using s = new Session({
+      baseUrl: server.origin,
+      headers: { "x-session": "s" },
+      auth: ["user", "pa:ss"],
+      params: { lang: "en" },
+    });
+    s.cookies.set("jar", "1");
+    await (await s.get("/a", {
+      headers: { "x-once": "o" },
+      params: { page: 2 },
+      cookies: { once: "2" },
+    })).arrayBuffer();
+    await (await s.head("/b", { headers: { "x-session": null } }))
+      .arrayBuffer();
+    const [a, b] = server.seen;
+    assert.equal(a.url, "/a?lang=en&page=2");
+    assert.equal(a.method, "GET");
+    assert.equal(a.headers["x-session"], "s");
+    assert.equal(a.headers["x-once"], "o");
+    assert.equal(a.headers.cookie, "jar=1; once=2");
+    assert.equal(
+      a.headers.authorization,
+      `Basic ${btoa("user:pa:ss")}`,
+    );
+    assert.equal(b.method, "HEAD");
+    assert.equal(b.url, "/b?lang=en");
+    assert.equal(b.headers["x-session"], undefined);
+    assert.equal(b.headers["x-once"], undefined);
+    assert.equal(b.headers.cookie, "jar=1");
+  } finally {
+    await server.close();
+  }
+});
+
+test("fast path: a redirect is followed with cookies of every hop", async () => {
+  const server = await serve((req, res) => {
+    if (req.url === "/start") {
+      res.statusCode = 302;
+      res.setHeader("set-cookie", "hop=1; Path=/");
+      res.setHeader("location", "/end");
+    } else res.setHeader("set-cookie", "end=2; Path=/");
+    res.end("ok");
+  });
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    const r = await s.get("/start");
+    assert.equal(await r.text(), "ok");
+    assert.equal(r.url, `${server.origin}/end`);
+    assert.deepEqual(r.history.map((h) => h.status), [302]);
+    assert.equal(server.seen[1].headers.cookie, "hop=1");
+    assert.deepEqual(s.cookies.toObject(), { hop: "1", end: "2" });
+    assert.equal(server.connections, 1);
+  } finally {
+    await server.close();
+  }
+});
+
+test("fast path: a server that never answers times out", async () => {
+  const arrived = Promise.withResolvers<void>();
+  const server = await serve(() => {
+    arrived.resolve(); // and never answer
+  });
+  try {
+    await using s = new Session({ baseUrl: server.origin, timeout: 50 });
+    await assert.rejects(s.get("/hang"), (error) => {
+      assert.ok(error instanceof TimeoutError);
+      assert.equal(error.timeout, 50);
+      assert.equal(error.request?.url, `${server.origin}/hang`);
+      return true;
+    });
+    await arrived.promise;
+  } finally {
+    await server.close();
+  }
+});
+
+test("fast path: close() rejects requests in flight", async () => {
+  const arrived = Promise.withResolvers<void>();
+  const server = await serve(() => {
+    arrived.resolve();
+  });
+  try {
+    const s = new Session({ baseUrl: server.origin });
+    const pending = s.get("/hang");
+    await arrived.promise;
+    await s.close();
+    await assert.rejects(pending, SessionClosedError);
+    await assert.rejects(s.get("/after"), SessionClosedError);
+  } finally {
+    await server.close();
+  }
+});
+
+test("fast path: a shorter timeout after a longer one still fires", async () => {
+  const server = await serve((req, res) => {
+    if (req.url === "/quick") res.end("ok");
+    // /hang never answers
+  });
+  try {
+    await using s = new Session({ baseUrl: server.origin, timeout: 60_000 });
+    // The session's one timer is armed for a minute from now…
+    await (await s.get("/quick")).text();
+    // …and must be brought forward for this request.
+    await assert.rejects(s.get("/hang", { timeout: 30 }), TimeoutError);
+  } finally {
+    await server.close();
+  }
+});
