@@ -19,6 +19,8 @@
  * @module
  */
 
+import { sendHop } from "./attempts.ts";
+import type { Auth, AuthFunction } from "./auth.ts";
 import { Cookies } from "./cookies.ts";
 import {
   ConnectionError,
@@ -28,6 +30,13 @@ import {
   TooManyRedirectsError,
 } from "./errors.ts";
 import {
+  type CallHooks,
+  checkHooks,
+  type Hooks,
+  resolveHooks,
+  runBeforeRedirect,
+} from "./hooks.ts";
+import {
   appendParams,
   assertHeader,
   type CookiesInput,
@@ -35,8 +44,11 @@ import {
   mergeCookies,
   mergeHeaders,
   mergeParams,
+  mergeSetting,
   type ParamsInput,
 } from "./merge.ts";
+import { type ProgressCallback, trackDownload } from "./progress.ts";
+import { resolveRetry, type RetryInput, type RetryPolicy } from "./retry.ts";
 import { Pool, type PoolOptions } from "./pool.ts";
 import {
   isRedirect,
@@ -45,36 +57,7 @@ import {
   shouldStripAuth,
 } from "./redirect.ts";
 
-/**
- * A function that authenticates a request: it returns the request to send,
- * usually a copy with an `Authorization` header. It runs for every hop that
- * stays on the origin of the first request.
- *
- * @example
- * ```ts
- * import type { AuthFunction } from "@fetchkit/session";
- *
- * const apiKey: AuthFunction = (request) => {
- *   const headers = new Headers(request.headers);
- *   headers.set("x-api-key", "secret");
- *   return new Request(request, { headers });
- * };
- * ```
- */
-export type AuthFunction = (request: Request) => Request | Promise<Request>;
-
-/**
- * Credentials: a `[user, password]` pair sent as HTTP Basic, or an
- * {@linkcode AuthFunction}.
- *
- * @example
- * ```ts
- * import type { Auth } from "@fetchkit/session";
- *
- * const basic: Auth = ["user", "pass"];
- * ```
- */
-export type Auth = readonly [username: string, password: string] | AuthFunction;
+export type { Auth, AuthFunction } from "./auth.ts";
 
 /**
  * How redirects are handled: `"follow"` (the default) follows them, storing
@@ -120,11 +103,20 @@ export interface SessionOptions {
   cookies?: Cookies;
   /**
    * Milliseconds until the response headers of the last hop, across all
-   * redirects; `null` for none. Default 30 000.
+   * redirects, retries, their waits and hooks; `null` for none. Default
+   * 30 000.
    */
   timeout?: number | null;
   /** The most redirects followed for one request. Default 30. */
   maxRedirects?: number;
+  /** The retry policy; a number is `{ limit }`. Default: no retries. */
+  retry?: RetryInput;
+  /** Hooks run for every request. */
+  hooks?: Hooks;
+  /** Called as every response body is read. */
+  onDownloadProgress?: ProgressCallback | null;
+  /** Called as every request body is sent. */
+  onUploadProgress?: ProgressCallback | null;
   /** Connection pool settings. */
   pool?: PoolOptions;
   /**
@@ -156,6 +148,17 @@ export interface SendOptions {
   redirect?: RedirectMode;
   /** Aborts the request and its redirects. */
   signal?: AbortSignal;
+  /**
+   * Laid over the session's retry policy: a number sets the limit, an
+   * object the fields it names, `null` turns retries off.
+   */
+  retry?: RetryInput;
+  /** Hooks run after the session's; `null` drops the session's. */
+  hooks?: Hooks | null;
+  /** Called as the response body is read; `null` drops the session's. */
+  onDownloadProgress?: ProgressCallback | null;
+  /** Called as the request body is sent; `null` drops the session's. */
+  onUploadProgress?: ProgressCallback | null;
 }
 
 /**
@@ -208,6 +211,8 @@ export interface RequestOptions extends SendOptions {
 export type SessionResponse = Response & {
   /** The earlier hops of a redirect chain, oldest first. */
   readonly history: Response[];
+  /** How many times requests of this call were retried, over all hops. */
+  readonly retryCount: number;
 };
 
 /** What a request carries from hop to hop. */
@@ -226,6 +231,16 @@ interface Flight {
   firstUrl: string;
   /** Gives the body again for a 307/308; `undefined` when it cannot. */
   replay: (() => BodyInit | null | Promise<BodyInit | null>) | undefined;
+  /** Retries, hooks and progress for this call. */
+  policies: Policies;
+}
+
+/** The policies of one call: the session's with the request's laid over. */
+interface Policies {
+  retry: RetryPolicy;
+  hooks: CallHooks;
+  onDownloadProgress: ProgressCallback | undefined;
+  onUploadProgress: ProgressCallback | undefined;
 }
 
 const ABSOLUTE = /^[a-zA-Z][a-zA-Z\d+.-]*:/;
@@ -343,6 +358,13 @@ export class Session implements AsyncDisposable, Disposable {
   readonly pool: Pool;
   /** See {@linkcode SessionOptions.allowAbsoluteUrls}. */
   allowAbsoluteUrls: boolean;
+  /** Hooks run for every request; a request's run after these. */
+  hooks: Hooks;
+  /** Called as every response body is read. */
+  onDownloadProgress: ProgressCallback | undefined;
+  /** Called as every request body is sent. */
+  onUploadProgress: ProgressCallback | undefined;
+  #retry: RetryPolicy;
   #baseUrl: URL | undefined;
   #timeout: number | undefined;
   #maxRedirects: number;
@@ -372,6 +394,25 @@ export class Session implements AsyncDisposable, Disposable {
     this.maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
     this.pool = new Pool(options.pool);
     this.allowAbsoluteUrls = options.allowAbsoluteUrls ?? false;
+    checkHooks(options.hooks);
+    this.hooks = { ...options.hooks };
+    this.#retry = resolveRetry(undefined, options.retry);
+    this.onDownloadProgress = options.onDownloadProgress ?? undefined;
+    this.onUploadProgress = options.onUploadProgress ?? undefined;
+  }
+
+  /**
+   * The retry policy, every field decided. Set it with a number (the
+   * limit), {@linkcode RetryOptions} laid over the defaults, or `null`.
+   */
+  get retry(): RetryPolicy {
+    return this.#retry;
+  }
+  set retry(value: RetryInput | RetryPolicy | undefined) {
+    this.#retry = typeof value === "object" && value !== null &&
+        value.methods instanceof Set
+      ? value as RetryPolicy
+      : resolveRetry(undefined, (value ?? null) as RetryInput);
   }
 
   /** Relative request URLs are appended to this URL's path. */
@@ -403,7 +444,10 @@ export class Session implements AsyncDisposable, Disposable {
     this.#baseUrl = url;
   }
 
-  /** Milliseconds until the last hop's headers; `undefined` for none. */
+  /**
+   * Milliseconds until the last hop's headers, across redirects and retries;
+   * `undefined` for none.
+   */
   get timeout(): number | undefined {
     return this.#timeout;
   }
@@ -495,14 +539,17 @@ export class Session implements AsyncDisposable, Disposable {
     url: string | URL,
     init: RequestOptions = {},
   ): Promise<Request> {
-    return (await this.#prepare(method, url, init)).request;
+    const { request, flight } = this.#prepare(method, url, init);
+    return typeof flight.auth === "function"
+      ? await flight.auth(request)
+      : request;
   }
 
-  async #prepare(
+  #prepare(
     method: string,
     input: string | URL,
     init: RequestOptions,
-  ): Promise<{ request: Request; flight: Flight }> {
+  ): { request: Request; flight: Flight } {
     if (this.#closed) throw new SessionClosedError();
     const url = this.#resolve(input);
 
@@ -544,14 +591,14 @@ export class Session implements AsyncDisposable, Disposable {
       headers.set("authorization", basicHeader(auth[0], auth[1]));
     }
 
-    let request = new Request(href, {
+    // A credentials function runs per attempt, in #send, not here.
+    const request = new Request(href, {
       method,
       headers,
       body,
       redirect: "manual",
       ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
     } as RequestInit);
-    if (typeof auth === "function") request = await auth(request);
 
     const replayable = body === null || !(body instanceof ReadableStream);
     return {
@@ -566,7 +613,23 @@ export class Session implements AsyncDisposable, Disposable {
         auth,
         firstUrl: href,
         replay: replayable ? () => body : undefined,
+        policies: this.#policies(init),
       },
+    };
+  }
+
+  #policies(init: SendOptions): Policies {
+    return {
+      retry: resolveRetry(this.#retry, init.retry),
+      hooks: resolveHooks(this.hooks, init.hooks),
+      onDownloadProgress: mergeSetting(
+        this.onDownloadProgress,
+        init.onDownloadProgress,
+      ),
+      onUploadProgress: mergeSetting(
+        this.onUploadProgress,
+        init.onUploadProgress,
+      ),
     };
   }
 
@@ -655,6 +718,7 @@ export class Session implements AsyncDisposable, Disposable {
       auth: undefined,
       firstUrl: request.url,
       replay: spare ? () => spare!.clone().arrayBuffer() : () => null,
+      policies: this.#policies(init),
     });
   }
 
@@ -680,7 +744,7 @@ export class Session implements AsyncDisposable, Disposable {
     url: string | URL,
     init: RequestOptions = {},
   ): Promise<SessionResponse> {
-    const { request, flight } = await this.#prepare(method, url, init);
+    const { request, flight } = this.#prepare(method, url, init);
     return await this.#send(request, flight);
   }
 
@@ -698,36 +762,41 @@ export class Session implements AsyncDisposable, Disposable {
     const history: Response[] = [];
     let current = first;
     let currentUrl = flight.firstUrl;
+    let retryCount = 0;
+    const { policies } = flight;
     try {
       for (;;) {
-        let response: Response;
-        try {
-          signal.throwIfAborted();
-          response = await this.pool.fetch(
-            new Request(current, { signal }),
-            signal,
-          );
-        } catch (error) {
-          if (this.#closed) throw new SessionClosedError(current);
-          if (timedOut) throw new TimeoutError(current, flight.timeout!);
-          if (flight.signal?.aborted) throw flight.signal.reason;
-          if (error instanceof DOMException && error.name === "AbortError") {
-            throw error;
-          }
-          throw new ConnectionError(current, error);
-        }
-        const setCookies = response.headers.getSetCookie();
-        if (setCookies.length > 0) {
-          this.cookies.storeResponse(response.url || current.url, setCookies);
-        }
+        // Retries, auth challenges and hooks happen inside one hop, so a
+        // retried hop never restarts the redirect chain.
+        const hop = await sendHop(current, {
+          signal,
+          retry: policies.retry,
+          hooks: policies.hooks,
+          auth: this.#hopAuth(flight, currentUrl),
+          replayable: current.body === null || flight.replay !== undefined,
+          retryCount,
+          redirectCount: history.length,
+          onUploadProgress: policies.onUploadProgress,
+          send: (request) =>
+            this.#sendOnce(request, signal, flight, () => timedOut),
+        });
+        retryCount = hop.retryCount;
+        let response = hop.response;
         const location = response.headers.get("location");
         if (
           flight.redirect === "manual" || location === null ||
           !isRedirect(response.status)
         ) {
-          Object.defineProperty(response, "history", {
-            value: history.length ? history : EMPTY_HISTORY.slice(),
-            enumerable: true,
+          if (policies.onDownloadProgress !== undefined) {
+            response = trackDownload(response, policies.onDownloadProgress);
+          }
+          if (!response.url) withUrl(response, hop.request.url);
+          Object.defineProperties(response, {
+            history: {
+              value: history.length ? history : EMPTY_HISTORY.slice(),
+              enumerable: true,
+            },
+            retryCount: { value: retryCount, enumerable: true },
           });
           return response as SessionResponse;
         }
@@ -754,7 +823,8 @@ export class Session implements AsyncDisposable, Disposable {
           }
           throw error;
         }
-        history.push(await snapshot(response));
+        const redirect = await snapshot(response);
+        history.push(redirect);
         const next = await this.#nextHop(
           current,
           currentUrl,
@@ -762,13 +832,68 @@ export class Session implements AsyncDisposable, Disposable {
           nextUrl,
           flight,
         );
-        current = next;
-        currentUrl = nextUrl.href;
+        current = await runBeforeRedirect(policies.hooks, next, redirect, {
+          retryCount,
+          redirectCount: history.length - 1,
+        }, signal);
+        currentUrl = current === next ? nextUrl.href : current.url;
       }
+    } catch (error) {
+      // Waits and hooks end with the signal's reason: name it as the
+      // timeout or the close it really was.
+      if (timedOut && !(error instanceof TimeoutError)) {
+        throw new TimeoutError(current, flight.timeout!);
+      }
+      if (this.#closed && !(error instanceof SessionClosedError)) {
+        throw new SessionClosedError(current);
+      }
+      throw error;
     } finally {
       if (timer !== undefined) clearTimeout(timer);
       this.#inflight.delete(controller);
     }
+  }
+
+  /** Sends one request through the pool and keeps its cookies. */
+  async #sendOnce(
+    request: Request,
+    signal: AbortSignal,
+    flight: Flight,
+    timedOut: () => boolean,
+  ): Promise<Response> {
+    let response: Response;
+    try {
+      signal.throwIfAborted();
+      response = await this.pool.fetch(
+        new Request(request, { signal }),
+        signal,
+      );
+    } catch (error) {
+      if (this.#closed) throw new SessionClosedError(request);
+      if (timedOut()) throw new TimeoutError(request, flight.timeout!);
+      if (flight.signal?.aborted) throw flight.signal.reason;
+      if (error instanceof DOMException && error.name === "AbortError") {
+        throw error;
+      }
+      throw new ConnectionError(request, error);
+    }
+    const setCookies = response.headers.getSetCookie();
+    if (setCookies.length > 0) {
+      this.cookies.storeResponse(response.url || request.url, setCookies);
+    }
+    return response;
+  }
+
+  /**
+   * The credentials function for a hop: none once the chain has left the
+   * first request's origin (Basic pairs are set on the headers instead).
+   */
+  #hopAuth(flight: Flight, hopUrl: string): AuthFunction | undefined {
+    const auth = flight.auth;
+    if (typeof auth !== "function") return undefined;
+    return shouldStripAuth(new URL(flight.firstUrl), new URL(hopUrl))
+      ? undefined
+      : auth;
   }
 
   /** Builds the request of the next redirect hop. */
@@ -817,16 +942,12 @@ export class Session implements AsyncDisposable, Disposable {
     if (Array.isArray(auth) && !shouldStripAuth(first, nextUrl)) {
       headers.set("authorization", basicHeader(auth[0], auth[1]));
     }
-    let request = new Request(nextUrl.href, {
+    return new Request(nextUrl.href, {
       method,
       headers,
       body,
       redirect: "manual",
     });
-    if (typeof auth === "function" && !shouldStripAuth(first, nextUrl)) {
-      request = await auth(request);
-    }
-    return request;
   }
 
   /**
