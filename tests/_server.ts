@@ -10,6 +10,8 @@ export interface Seen {
   body: string;
   /** Which TCP connection (1-based) carried the request. */
   connection: number;
+  /** `performance.now()` when the request's head arrived. */
+  at: number;
 }
 
 export type Handler = (
@@ -44,6 +46,7 @@ export async function serve(handler: Handler): Promise<TestServer> {
   const ids = new WeakMap<object, number>();
   const seen: Seen[] = [];
   const server = http.createServer(async (req, res) => {
+    const at = performance.now();
     inFlight++;
     state.maxInFlight = Math.max(state.maxInFlight, inFlight);
     res.on("close", () => inFlight--);
@@ -56,6 +59,7 @@ export async function serve(handler: Handler): Promise<TestServer> {
       headers: req.headers,
       body,
       connection: ids.get(req.socket) ?? 0,
+      at,
     });
     try {
       await handler(Object.assign(req, { body }), res);
