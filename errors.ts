@@ -234,9 +234,19 @@ export class ConnectionError extends SessionError {
    * @param cause the runtime's error
    */
   constructor(request: Request, cause: unknown) {
+    // The runtime's outer message is often just "fetch failed"; the reason
+    // (refused, certificate not trusted …) is further down the cause chain.
+    const reasons: string[] = [];
+    let at: unknown = cause;
+    for (let depth = 0; at instanceof Error && depth < 5; depth++) {
+      // Runtimes quote the full URL; keep its query and userinfo out.
+      const text = at.message.replace(/\bhttps?:\/\/[^\s)]+/g, describeUrl);
+      if (text && !reasons.includes(text)) reasons.push(text);
+      at = at.cause;
+    }
     super(
       `${request.method} ${describeUrl(request.url)}: connection failed${
-        cause instanceof Error && cause.message ? ` (${cause.message})` : ""
+        reasons.length ? ` (${reasons.join(": ")})` : ""
       }`,
       { request, cause },
     );

@@ -80,7 +80,20 @@ export {
   type ParamsInput,
   type ParamValue,
 } from "./merge.ts";
-export { type OriginStats, Pool, type PoolOptions } from "./pool.ts";
+export {
+  type OriginStats,
+  Pool,
+  type PoolOptions,
+  type Transport,
+} from "./pool.ts";
+export { type TlsOptions, UnsupportedTransportError } from "./clients.ts";
+export {
+  matchesNoProxy,
+  type ProxyConfig,
+  proxyFor,
+  type ProxyForOptions,
+  type ProxyOption,
+} from "./proxy.ts";
 export {
   ConnectionError,
   HTTPError,

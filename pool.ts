@@ -24,6 +24,8 @@
  * @module
  */
 
+import { type Client, createClient, type TlsOptions } from "./clients.ts";
+
 /**
  * Options of a {@linkcode Pool}.
  *
@@ -42,9 +44,23 @@ export interface PoolOptions {
   maxConnectionsPerOrigin?: number;
   /**
    * How long, in milliseconds, an idle keep-alive connection is kept before
-   * it is closed. Default: the runtime's own (Deno 90 s, Bun 5 min).
+   * it is closed; a client with no request for that long is closed too.
+   * Default: the runtime's own for connections (Deno 90 s, Bun 5 min), and
+   * clients are kept until evicted by `maxClients`.
    */
   idleTimeout?: number;
+  /**
+   * The most clients kept at once (one per origin and set of transport
+   * settings); the least recently used idle one is closed to make room, and
+   * when all are busy a new one waits for one to finish. Default 256.
+   */
+  maxClients?: number;
+  /**
+   * Whether HTTP/2 may be negotiated by ALPN with servers that offer it.
+   * Only Deno's client speaks HTTP/2; elsewhere this has no effect.
+   * Default `true`.
+   */
+  http2?: boolean;
 }
 
 /**
@@ -54,71 +70,97 @@ export interface PoolOptions {
  * ```ts
  * import type { OriginStats } from "@fetchkit/session";
  *
- * const s: OriginStats = { inFlight: 0, queued: 0, sent: 3, clientsCreated: 1 };
+ * const s: OriginStats = {
+ *   inFlight: 0,
+ *   queued: 0,
+ *   sent: 3,
+ *   clientsCreated: 1,
+ *   clientsAlive: 1,
+ * };
  * ```
  */
 export interface OriginStats {
-  /** Requests holding a slot: sent, and their body not yet finished. */
+  /**
+   * Requests in flight: with `maxConnectionsPerOrigin`, those holding a slot
+   * (sent, and their body not yet finished); without it, those still
+   * waiting for their response headers.
+   */
   inFlight: number;
   /** Requests waiting for a slot. */
   queued: number;
   /** Requests sent to this origin in all. */
   sent: number;
-  /** Clients created for this origin (more than one after idle expiry). */
+  /**
+   * Clients created for this origin: more than one after idle expiry or
+   * eviction, or when requests used different proxy or TLS settings.
+   */
   clientsCreated: number;
-}
-
-/** How one client sends and closes; the runtime decides which. */
-interface Client {
-  send(request: Request): Promise<Response>;
-  close(): void;
-}
-
-interface DenoLike {
-  createHttpClient(options: Record<string, unknown>): { close(): void };
-}
-
-interface BunLike {
-  FetchSession: new (options: Record<string, unknown>) => {
-    fetch(request: Request): Promise<Response>;
-    close(): void;
-  };
-}
-
-function makeClient(options: PoolOptions): Client {
-  const g = globalThis as unknown as { Deno?: DenoLike; Bun?: BunLike };
-  if (typeof g.Deno?.createHttpClient === "function") {
-    const client = g.Deno.createHttpClient(
-      options.idleTimeout === undefined
-        ? {}
-        : { poolIdleTimeout: options.idleTimeout },
-    );
-    const init = { client } as RequestInit;
-    return {
-      send: (request) => fetch(request, init),
-      close: () => client.close(),
-    };
-  }
-  if (typeof g.Bun?.FetchSession === "function") {
-    const session = new g.Bun.FetchSession(
-      options.idleTimeout === undefined ? {} : {
-        keepAlive: { idleTimeout: options.idleTimeout, maxIdleSockets: 256 },
-      },
-    );
-    return {
-      send: (request) => session.fetch(request),
-      close: () => session.close(),
-    };
-  }
-  return { send: (request) => fetch(request), close: () => {} };
+  /** Clients of this origin alive now. */
+  clientsAlive: number;
 }
 
 interface Origin {
-  client: Client;
   active: number;
   queue: Array<() => void>;
   sent: number;
   created: number;
+  clients: number;
+}
+
+interface Entry {
+  key: string;
+  origin: string;
+  client: Client;
+  /** Requests not yet finished (see OriginStats.inFlight). */
+  busy: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/**
+ * What one request adds to the pool's own settings: its proxy and TLS
+ * options. Requests with different settings never share a client.
+ *
+ * @example
+ * ```ts
+ * import type { Transport } from "@fetchkit/session";
+ *
+ * const t: Transport = { proxy: new URL("http://127.0.0.1:3128"), tls: {} };
+ * ```
+ */
+export interface Transport {
+  /** The proxy to go through; `null` or absent for a direct connection. */
+  proxy?: URL | null;
+  /** TLS settings. */
+  tls?: TlsOptions;
+}
+
+const DEFAULT_MAX_CLIENTS = 256;
+
+const tlsIds = new WeakMap<TlsOptions, string>();
+
+/** A key for TLS settings by value, computed once per settings object. */
+function tlsKey(tls: TlsOptions | undefined): string {
+  if (tls === undefined) return "";
+  let id = tlsIds.get(tls);
+  if (id === undefined) {
+    id = JSON.stringify([
+      tls.caCerts ?? [],
+      tls.cert ?? "",
+      tls.key ?? "",
+      tls.insecure === true,
+    ]);
+    tlsIds.set(tls, id);
+  }
+  return id;
+}
+
+function unref(timer: ReturnType<typeof setTimeout>): void {
+  const t = timer as unknown as { unref?: () => void };
+  if (typeof t.unref === "function") t.unref();
+  else {
+    (globalThis as unknown as { Deno?: { unrefTimer(id: number): void } })
+      .Deno?.unrefTimer(timer as unknown as number);
+  }
 }
 
 /**
@@ -141,13 +183,18 @@ interface Origin {
 export class Pool {
   readonly #options: PoolOptions;
   readonly #limit: number;
+  readonly #maxClients: number;
   readonly #origins = new Map<string, Origin>();
+  /** Clients by key, least recently used first (Map keeps insertion order). */
+  readonly #clients = new Map<string, Entry>();
+  /** Requests waiting for room under `maxClients`. */
+  #roomWaiters: Array<() => void> = [];
   #closed = false;
 
   /**
    * Creates a pool; clients are made per origin on first use.
    *
-   * @param options the limit per origin and the idle timeout
+   * @param options the limits, the idle timeout and HTTP/2
    */
   constructor(options: PoolOptions = {}) {
     const limit = options.maxConnectionsPerOrigin ?? Infinity;
@@ -164,8 +211,15 @@ export class Pool {
         `idleTimeout must be a number of milliseconds, got ${options.idleTimeout}`,
       );
     }
+    const maxClients = options.maxClients ?? DEFAULT_MAX_CLIENTS;
+    if (!Number.isInteger(maxClients) || maxClients < 1) {
+      throw new RangeError(
+        `maxClients must be a whole number from 1, got ${maxClients}`,
+      );
+    }
     this.#options = { ...options };
     this.#limit = limit;
+    this.#maxClients = maxClients;
   }
 
   /** Whether {@linkcode Pool.close} has been called. */
@@ -173,25 +227,120 @@ export class Pool {
     return this.#closed;
   }
 
+  /** The number of clients alive now, over all origins. */
+  get clients(): number {
+    return this.#clients.size;
+  }
+
   #origin(key: string): Origin {
     let origin = this.#origins.get(key);
     if (origin === undefined) {
-      origin = {
-        client: makeClient(this.#options),
-        active: 0,
-        queue: [],
-        sent: 0,
-        created: 1,
-      };
+      origin = { active: 0, queue: [], sent: 0, created: 0, clients: 0 };
       this.#origins.set(key, origin);
     }
     return origin;
   }
 
+  /** The client for a key, made (after waiting for room) when missing. */
+  async #client(
+    url: URL,
+    transport: Transport,
+    signal?: AbortSignal,
+  ): Promise<Entry> {
+    const https = url.protocol === "https:";
+    const key = JSON.stringify([
+      url.origin,
+      transport.proxy?.href ?? "",
+      // TLS settings shape only TLS connections: to the origin, or to an
+      // https proxy.
+      https || transport.proxy?.protocol === "https:"
+        ? tlsKey(transport.tls)
+        : "",
+    ]);
+    for (;;) {
+      if (this.#closed) throw new TypeError("The pool is closed");
+      const found = this.#clients.get(key);
+      if (found) {
+        this.#clients.delete(key);
+        this.#clients.set(key, found);
+        return found;
+      }
+      if (this.#clients.size < this.#maxClients || this.#evictOne()) break;
+      signal?.throwIfAborted();
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => {
+          this.#roomWaiters = this.#roomWaiters.filter((w) => w !== wake);
+          reject(signal!.reason);
+        };
+        const wake = () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        };
+        signal?.addEventListener("abort", onAbort, { once: true });
+        this.#roomWaiters.push(wake);
+      });
+    }
+    const client = createClient(url, {
+      proxy: transport.proxy ?? null,
+      tls: https ? transport.tls : undefined,
+      http2: this.#options.http2 ?? true,
+      idleTimeout: this.#options.idleTimeout,
+    });
+    const entry: Entry = {
+      key,
+      origin: url.origin,
+      client,
+      busy: 0,
+      timer: undefined,
+    };
+    this.#clients.set(key, entry);
+    const origin = this.#origin(url.origin);
+    origin.created++;
+    origin.clients++;
+    return entry;
+  }
+
+  /** Closes the least recently used idle client; false when all are busy. */
+  #evictOne(): boolean {
+    for (const entry of this.#clients.values()) {
+      if (entry.busy === 0) {
+        this.#drop(entry);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  #drop(entry: Entry): void {
+    if (this.#clients.get(entry.key) !== entry) return;
+    if (entry.timer !== undefined) clearTimeout(entry.timer);
+    this.#clients.delete(entry.key);
+    const origin = this.#origins.get(entry.origin);
+    if (origin) origin.clients--;
+    try {
+      entry.client.close();
+    } catch {
+      // A client that is already closed has nothing left to release.
+    }
+  }
+
+  #idle(entry: Entry): void {
+    entry.busy--;
+    if (entry.busy !== 0 || this.#closed) return;
+    const timeout = this.#options.idleTimeout;
+    if (timeout !== undefined) {
+      entry.timer = setTimeout(() => this.#drop(entry), timeout);
+      unref(entry.timer);
+    }
+    const wake = this.#roomWaiters.shift();
+    if (wake) wake();
+  }
+
   /**
-   * Sends a request through its origin's client. With a limit, waits for a
-   * slot first; the slot is held until the response body ends, is cancelled
-   * or fails. `signal` abandons the wait for a slot.
+   * Sends a request through the client for its origin and transport
+   * settings. With a limit, waits for a slot first; the slot is held until
+   * the response body ends, is cancelled or fails. `signal` abandons the
+   * wait.
    *
    * @example
    * ```ts
@@ -204,33 +353,61 @@ export class Pool {
    *
    * @param request the request to send (its URL decides the origin)
    * @param signal aborts the wait for a slot
+   * @param transport the proxy and TLS settings of this request
    * @returns the response
    */
-  async fetch(request: Request, signal?: AbortSignal): Promise<Response> {
+  async fetch(
+    request: Request,
+    signal?: AbortSignal,
+    transport: Transport = {},
+  ): Promise<Response> {
     if (this.#closed) throw new TypeError("The pool is closed");
-    const origin = this.#origin(new URL(request.url).origin);
-    if (this.#limit === Infinity) {
-      origin.sent++;
-      return await origin.client.send(request);
-    }
+    const url = new URL(request.url);
+    const origin = this.#origin(url.origin);
     await this.#acquire(origin, signal);
+    let entry: Entry;
+    try {
+      entry = await this.#client(url, transport, signal);
+    } catch (error) {
+      this.#release(origin);
+      throw error;
+    }
+    if (entry.timer !== undefined) {
+      clearTimeout(entry.timer);
+      entry.timer = undefined;
+    }
+    entry.busy++;
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
-      origin.active--;
-      const next = origin.queue.shift();
-      if (next) next();
+      this.#release(origin);
+      this.#idle(entry);
     };
     let response: Response;
     try {
       origin.sent++;
-      response = await origin.client.send(request);
+      response = await entry.client.send(request);
     } catch (error) {
       release();
       throw error;
     }
+    // Without a per-origin limit nothing waits on the body, and closing an
+    // evicted or idle client does not cut a body that is still streaming
+    // (Deno and Bun both let it finish), so the request stops counting once
+    // its headers are in and the body is handed over untouched: wrapping
+    // every body in a JS stream would cost every download its speed.
+    if (this.#limit === Infinity) {
+      release();
+      return response;
+    }
     return holdUntilBodyEnds(response, release);
+  }
+
+  #release(origin: Origin): void {
+    origin.active--;
+    const next = origin.queue.shift();
+    if (next) next();
   }
 
   #acquire(origin: Origin, signal?: AbortSignal): Promise<void> {
@@ -256,7 +433,8 @@ export class Pool {
   }
 
   /**
-   * Counters per origin: requests in flight, queued, sent, clients created.
+   * Counters per origin: requests in flight, queued, sent, clients created
+   * and alive.
    *
    * @example
    * ```ts
@@ -276,13 +454,14 @@ export class Pool {
         queued: o.queue.length,
         sent: o.sent,
         clientsCreated: o.created,
+        clientsAlive: o.clients,
       };
     }
     return out;
   }
 
   /**
-   * Closes every origin's client and its connections. Later calls to
+   * Closes every client and its connections. Later calls to
    * {@linkcode Pool.fetch} reject. Closing twice is harmless.
    *
    * @example
@@ -297,14 +476,11 @@ export class Pool {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const origin of this.#origins.values()) {
-      origin.queue.length = 0;
-      try {
-        origin.client.close();
-      } catch {
-        // A client that is already closed has nothing left to release.
-      }
-    }
+    for (const origin of this.#origins.values()) origin.queue.length = 0;
+    for (const entry of [...this.#clients.values()]) this.#drop(entry);
+    const waiters = this.#roomWaiters;
+    this.#roomWaiters = [];
+    for (const wake of waiters) wake();
     this.#origins.clear();
   }
 
@@ -348,6 +524,9 @@ function holdUntilBodyEnds(response: Response, release: () => void): Response {
     statusText: response.statusText,
     headers: response.headers,
   });
-  Object.defineProperty(out, "url", { value: response.url });
+  Object.defineProperty(out, "url", {
+    value: response.url,
+    configurable: true,
+  });
   return out;
 }

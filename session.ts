@@ -50,6 +50,8 @@ import {
 import { type ProgressCallback, trackDownload } from "./progress.ts";
 import { resolveRetry, type RetryInput, type RetryPolicy } from "./retry.ts";
 import { Pool, type PoolOptions } from "./pool.ts";
+import { type TlsOptions, UnsupportedTransportError } from "./clients.ts";
+import { proxyFor, type ProxyOption } from "./proxy.ts";
 import {
   isRedirect,
   redirectMethod,
@@ -126,6 +128,19 @@ export interface SessionOptions {
    * credentials elsewhere.
    */
   allowAbsoluteUrls?: boolean;
+  /**
+   * The proxy: one URL for every scheme, `{ http, https, noProxy }`, or
+   * `null` for none (not even the environment's). It beats the
+   * environment's variables. Default: the environment's, with `trustEnv`.
+   */
+  proxy?: ProxyOption;
+  /** TLS settings: extra CA certificates, a client certificate, `insecure`. */
+  tls?: TlsOptions;
+  /**
+   * Whether `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` are read
+   * when no proxy is set. Default `true`.
+   */
+  trustEnv?: boolean;
 }
 
 /**
@@ -159,6 +174,10 @@ export interface SendOptions {
   onDownloadProgress?: ProgressCallback | null;
   /** Called as the request body is sent; `null` drops the session's. */
   onUploadProgress?: ProgressCallback | null;
+  /** The proxy for this request; `null` for none. */
+  proxy?: ProxyOption;
+  /** TLS settings for this request, replacing the session's as a whole. */
+  tls?: TlsOptions | null;
 }
 
 /**
@@ -231,6 +250,10 @@ interface Flight {
   firstUrl: string;
   /** Gives the body again for a 307/308; `undefined` when it cannot. */
   replay: (() => BodyInit | null | Promise<BodyInit | null>) | undefined;
+  /** The proxy setting in force, chosen again for every hop's URL. */
+  proxy: ProxyOption | undefined;
+  /** TLS settings for every hop. */
+  tls: TlsOptions | undefined;
   /** Retries, hooks and progress for this call. */
   policies: Policies;
 }
@@ -290,7 +313,7 @@ function withUrl<R extends Response>(response: R, url: string): R {
 }
 
 /** Reads a redirect's body (up to a limit) so its connection can be reused. */
-async function snapshot(response: Response): Promise<Response> {
+async function snapshot(response: Response, url: string): Promise<Response> {
   let body: Uint8Array | null = null;
   if (response.body) {
     const chunks: Uint8Array[] = [];
@@ -322,7 +345,7 @@ async function snapshot(response: Response): Promise<Response> {
     statusText: response.statusText,
     headers: response.headers,
   });
-  return withUrl(copy, response.url);
+  return withUrl(copy, url);
 }
 
 /**
@@ -365,6 +388,12 @@ export class Session implements AsyncDisposable, Disposable {
   /** Called as every request body is sent. */
   onUploadProgress: ProgressCallback | undefined;
   #retry: RetryPolicy;
+  /** See {@linkcode SessionOptions.proxy}. */
+  proxy: ProxyOption | undefined;
+  /** See {@linkcode SessionOptions.tls}. */
+  tls: TlsOptions | undefined;
+  /** See {@linkcode SessionOptions.trustEnv}. */
+  trustEnv: boolean;
   #baseUrl: URL | undefined;
   #timeout: number | undefined;
   #maxRedirects: number;
@@ -394,6 +423,9 @@ export class Session implements AsyncDisposable, Disposable {
     this.maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
     this.pool = new Pool(options.pool);
     this.allowAbsoluteUrls = options.allowAbsoluteUrls ?? false;
+    this.proxy = options.proxy;
+    this.tls = options.tls;
+    this.trustEnv = options.trustEnv ?? true;
     checkHooks(options.hooks);
     this.hooks = { ...options.hooks };
     this.#retry = resolveRetry(undefined, options.retry);
@@ -614,6 +646,7 @@ export class Session implements AsyncDisposable, Disposable {
         firstUrl: href,
         replay: replayable ? () => body : undefined,
         policies: this.#policies(init),
+        ...this.#transportOf(init),
       },
     };
   }
@@ -630,6 +663,16 @@ export class Session implements AsyncDisposable, Disposable {
         this.onUploadProgress,
         init.onUploadProgress,
       ),
+    };
+  }
+
+  /** The proxy and TLS settings of one call: its own, else the session's. */
+  #transportOf(
+    init: SendOptions,
+  ): { proxy: ProxyOption | undefined; tls: TlsOptions | undefined } {
+    return {
+      proxy: init.proxy === undefined ? this.proxy : init.proxy,
+      tls: init.tls === undefined ? this.tls : init.tls ?? undefined,
     };
   }
 
@@ -719,6 +762,7 @@ export class Session implements AsyncDisposable, Disposable {
       firstUrl: request.url,
       replay: spare ? () => spare!.clone().arrayBuffer() : () => null,
       policies: this.#policies(init),
+      ...this.#transportOf(init),
     });
   }
 
@@ -798,6 +842,9 @@ export class Session implements AsyncDisposable, Disposable {
             },
             retryCount: { value: retryCount, enumerable: true },
           });
+          // fetch drops the fragment from Response.url; like requests, the
+          // session reports the URL the caller would see, fragment included.
+          if (currentUrl.includes("#")) withUrl(response, currentUrl);
           return response as SessionResponse;
         }
         if (history.length >= flight.maxRedirects) {
@@ -823,7 +870,7 @@ export class Session implements AsyncDisposable, Disposable {
           }
           throw error;
         }
-        const redirect = await snapshot(response);
+        const redirect = await snapshot(response, currentUrl);
         history.push(redirect);
         const next = await this.#nextHop(
           current,
@@ -862,13 +909,19 @@ export class Session implements AsyncDisposable, Disposable {
     timedOut: () => boolean,
   ): Promise<Response> {
     let response: Response;
+    // Chosen again for every hop: NO_PROXY and the scheme may differ.
+    const proxy = proxyFor(new URL(request.url), flight.proxy, {
+      trustEnv: this.trustEnv,
+    });
     try {
       signal.throwIfAborted();
       response = await this.pool.fetch(
         new Request(request, { signal }),
         signal,
+        { proxy, tls: flight.tls },
       );
     } catch (error) {
+      if (error instanceof UnsupportedTransportError) throw error;
       if (this.#closed) throw new SessionClosedError(request);
       if (timedOut()) throw new TimeoutError(request, flight.timeout!);
       if (flight.signal?.aborted) throw flight.signal.reason;

@@ -17,7 +17,7 @@ export interface Seen {
 export type Handler = (
   req: http.IncomingMessage & { body: string },
   res: http.ServerResponse,
-) => void | Promise<void>;
+) => unknown;
 
 export interface TestServer {
   /** `http://127.0.0.1:PORT` */
@@ -35,7 +35,11 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function serve(handler: Handler): Promise<TestServer> {
+export async function serve(
+  handler: Handler,
+  options: { host?: string } = {},
+): Promise<TestServer> {
+  const host = options.host ?? "127.0.0.1";
   const sockets = new Set<import("node:net").Socket>();
   let idle: Array<() => void> = [];
   let inFlight = 0;
@@ -82,10 +86,10 @@ export async function serve(handler: Handler): Promise<TestServer> {
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const port = (server.address() as AddressInfo).port;
   return {
-    origin: `http://127.0.0.1:${port}`,
+    origin: `http://${host}:${port}`,
     port,
     seen,
     get connections() {

@@ -1,0 +1,382 @@
+/**
+ * The fetch clients a {@linkcode Pool} keeps, one per set of transport
+ * settings: which runtime API makes them and what each runtime can do.
+ *
+ * | setting | Deno | Bun | Node and others |
+ * | --- | --- | --- | --- |
+ * | client | `Deno.createHttpClient` | `Bun.FetchSession` | `node:http(s)` agent |
+ * | proxy (http, CONNECT for https) | yes | yes | no (throws) |
+ * | proxy credentials for an https origin | no (throws: Deno leaks them into the tunnel) | yes | no |
+ * | extra CA certificates, client certificate | yes | yes | yes |
+ * | `insecure` | through a `node:https` agent of its own (no proxy) | yes | yes |
+ * | HTTP/2 by ALPN | yes (`http2`) | no (HTTP/1.1) | no (HTTP/1.1) |
+ *
+ * Deno's `fetch` applies the environment's proxy variables to every client
+ * that names no proxy, and has no option to turn that off; when a request
+ * must go direct while such a variable is set, Deno uses a `node:http(s)`
+ * agent instead (HTTP/1.1).
+ *
+ * @example
+ * ```ts
+ * import { createClient } from "@fetchkit/session/clients";
+ *
+ * const client = createClient(new URL("http://127.0.0.1:8080/"), {});
+ * try {
+ *   await (await client.send(new Request("http://127.0.0.1:8080/"))).text();
+ * } finally {
+ *   client.close();
+ * }
+ * ```
+ *
+ * @module
+ */
+
+import * as http from "node:http";
+import * as https from "node:https";
+import { rootCertificates } from "node:tls";
+import { Readable } from "node:stream";
+
+/**
+ * TLS settings of a session or of one request.
+ *
+ * @example
+ * ```ts
+ * import type { TlsOptions } from "@fetchkit/session";
+ *
+ * const tls: TlsOptions = {
+ *   caCerts: ["-----BEGIN CERTIFICATE-----\n..."],
+ *   cert: "-----BEGIN CERTIFICATE-----\n...",
+ *   key: "-----BEGIN PRIVATE KEY-----\n...",
+ * };
+ * ```
+ */
+export interface TlsOptions {
+  /** Certificates (PEM) trusted in addition to the runtime's roots. */
+  caCerts?: readonly string[];
+  /** A client certificate chain (PEM), for mutual TLS. */
+  cert?: string;
+  /** The client certificate's private key (PEM). */
+  key?: string;
+  /**
+   * Do not verify the server's certificate. Applies only to the requests
+   * that ask for it: they get clients (and connections) of their own.
+   */
+  insecure?: boolean;
+}
+
+/**
+ * Everything that shapes a client: two requests share one only when all of
+ * it is equal.
+ *
+ * @example
+ * ```ts
+ * import type { ClientSettings } from "@fetchkit/session/clients";
+ *
+ * const s: ClientSettings = { proxy: null, http2: true };
+ * ```
+ */
+export interface ClientSettings {
+  /** The proxy to go through; `null` or absent for a direct connection. */
+  proxy?: URL | null;
+  /** TLS settings. */
+  tls?: TlsOptions;
+  /** Whether HTTP/2 may be negotiated (where the runtime can). */
+  http2?: boolean;
+  /** Idle keep-alive connections are closed after this many ms. */
+  idleTimeout?: number;
+}
+
+/**
+ * One fetch client: sends requests, and closes its connections.
+ *
+ * @example
+ * ```ts
+ * import type { Client } from "@fetchkit/session/clients";
+ *
+ * const direct: Client = { send: (r) => fetch(r), close: () => {} };
+ * ```
+ */
+export interface Client {
+  /** Sends one request. */
+  send(request: Request): Promise<Response>;
+  /** Closes the client's connections. */
+  close(): void;
+}
+
+/**
+ * A combination of transport settings the runtime cannot honour, such as a
+ * proxy on a runtime without per-client proxies. Thrown instead of quietly
+ * dropping a setting.
+ *
+ * @example
+ * ```ts
+ * import { Session, UnsupportedTransportError } from "@fetchkit/session";
+ *
+ * await using s = new Session({ proxy: "http://127.0.0.1:3128" });
+ * try {
+ *   await s.get("http://127.0.0.1:8080/");
+ * } catch (error) {
+ *   if (error instanceof UnsupportedTransportError) console.log(error.message);
+ * }
+ * ```
+ */
+export class UnsupportedTransportError extends TypeError {
+  /**
+   * Creates the error.
+   *
+   * @param message what cannot be done, and on which runtime
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "UnsupportedTransportError";
+  }
+}
+
+interface DenoLike {
+  createHttpClient(options: Record<string, unknown>): { close(): void };
+}
+
+interface BunLike {
+  FetchSession: new (options: Record<string, unknown>) => {
+    fetch(request: Request): Promise<Response>;
+    close(): void;
+  };
+}
+
+const PROXY_VARS = [
+  "http_proxy",
+  "HTTP_PROXY",
+  "https_proxy",
+  "HTTPS_PROXY",
+  "all_proxy",
+  "ALL_PROXY",
+];
+
+/** Whether Deno would route a client without a proxy through the env's. */
+function denoEnvHasProxy(): boolean {
+  const deno = (globalThis as unknown as {
+    Deno?: {
+      env: { get(n: string): string | undefined };
+      permissions?: {
+        querySync?(d: { name: "env"; variable: string }): { state: string };
+      };
+    };
+  }).Deno;
+  if (!deno) return false;
+  return PROXY_VARS.some((name) => {
+    try {
+      const state = deno.permissions?.querySync?.({
+        name: "env",
+        variable: name,
+      })
+        .state;
+      // Without permission we cannot tell; Deno reads them regardless.
+      if (state !== undefined && state !== "granted") return true;
+      return Boolean(deno.env.get(name));
+    } catch {
+      return true;
+    }
+  });
+}
+
+function withRoots(
+  caCerts: readonly string[] | undefined,
+): string[] | undefined {
+  // Node's and Bun's `ca` replaces the default roots; the option adds to them.
+  return caCerts?.length ? [...rootCertificates, ...caCerts] : undefined;
+}
+
+/**
+ * Makes a client for one origin with the given settings, with the best API
+ * the runtime offers. Throws a `TypeError` for a combination the runtime
+ * cannot honour, rather than silently dropping a setting.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from "@fetchkit/session/clients";
+ *
+ * const client = createClient(new URL("https://127.0.0.1:8443/"), {
+ *   tls: { insecure: true },
+ * });
+ * client.close();
+ * ```
+ *
+ * @param origin the origin the client will talk to
+ * @param settings proxy, TLS, HTTP/2 and idle timeout
+ * @returns the client
+ */
+export function createClient(origin: URL, settings: ClientSettings): Client {
+  const g = globalThis as unknown as { Deno?: DenoLike; Bun?: BunLike };
+  const tls = settings.tls ?? {};
+  const proxy = settings.proxy ?? null;
+  if (typeof g.Deno?.createHttpClient === "function") {
+    if (tls.insecure && origin.protocol === "https:") {
+      if (proxy) {
+        throw new UnsupportedTransportError(
+          "Deno cannot skip TLS verification through a proxy: Deno.createHttpClient has no insecure option",
+        );
+      }
+      return nodeClient(settings);
+    }
+    if (
+      proxy && origin.protocol === "https:" &&
+      (proxy.username !== "" || proxy.password !== "")
+    ) {
+      // Deno 2.9 repeats the proxy's Proxy-Authorization header on the
+      // requests it sends inside the CONNECT tunnel, so the origin would
+      // receive the proxy's credentials. Refuse rather than leak them.
+      throw new UnsupportedTransportError(
+        "Deno would send the proxy's credentials to the https origin inside the CONNECT tunnel; use a proxy without credentials on Deno, or Bun",
+      );
+    }
+    if (!proxy && denoEnvHasProxy()) return nodeClient(settings);
+    const options: Record<string, unknown> = {};
+    if (tls.caCerts?.length) options.caCerts = [...tls.caCerts];
+    if (tls.cert !== undefined || tls.key !== undefined) {
+      options.cert = tls.cert;
+      options.key = tls.key;
+    }
+    if (settings.http2 === false) options.http2 = false;
+    if (settings.idleTimeout !== undefined) {
+      options.poolIdleTimeout = settings.idleTimeout;
+    }
+    if (proxy) {
+      const url = new URL(proxy.href);
+      const username = decodeURIComponent(url.username);
+      const password = decodeURIComponent(url.password);
+      url.username = "";
+      url.password = "";
+      options.proxy = username || password
+        ? { url: url.href, basicAuth: { username, password } }
+        : { url: url.href };
+    }
+    const client = g.Deno.createHttpClient(options);
+    const init = { client } as RequestInit;
+    return {
+      send: (request) => fetch(request, init),
+      close: () => client.close(),
+    };
+  }
+  if (typeof g.Bun?.FetchSession === "function") {
+    const options: Record<string, unknown> = {
+      // `false` keeps Bun from reading the proxy variables itself: the
+      // session has already decided, NO_PROXY included.
+      proxy: proxy ? { url: proxy.href, respectNoProxy: false } : false,
+    };
+    const bunTls: Record<string, unknown> = {};
+    const ca = withRoots(tls.caCerts);
+    if (ca) bunTls.ca = ca;
+    if (tls.cert !== undefined) bunTls.cert = tls.cert;
+    if (tls.key !== undefined) bunTls.key = tls.key;
+    if (tls.insecure) bunTls.rejectUnauthorized = false;
+    if (Object.keys(bunTls).length) options.tls = bunTls;
+    if (settings.idleTimeout !== undefined) {
+      options.keepAlive = {
+        idleTimeout: settings.idleTimeout,
+        maxIdleSockets: 256,
+      };
+    }
+    const session = new g.Bun.FetchSession(options);
+    return {
+      send: (request) => session.fetch(request),
+      close: () => session.close(),
+    };
+  }
+  if (proxy) {
+    throw new UnsupportedTransportError(
+      "Proxies need Deno or Bun: this runtime's fetch has no per-client proxy",
+    );
+  }
+  return nodeClient(settings);
+}
+
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * A client over `node:http`/`node:https` with a keep-alive agent of its own:
+ * used where `fetch` cannot carry the settings (insecure TLS on Deno, a
+ * forced direct connection on Deno, everything on Node).
+ */
+function nodeClient(settings: ClientSettings): Client {
+  const tls = settings.tls ?? {};
+  const agentOptions = {
+    keepAlive: true,
+    ...(settings.idleTimeout !== undefined
+      ? { timeout: settings.idleTimeout }
+      : {}),
+  };
+  const httpAgent = new http.Agent(agentOptions);
+  const httpsAgent = new https.Agent({
+    ...agentOptions,
+    ca: withRoots(tls.caCerts),
+    cert: tls.cert,
+    key: tls.key,
+    rejectUnauthorized: !tls.insecure,
+  });
+  return {
+    send: (request) => nodeSend(request, httpAgent, httpsAgent),
+    close: () => {
+      httpAgent.destroy();
+      httpsAgent.destroy();
+    },
+  };
+}
+
+function nodeSend(
+  request: Request,
+  httpAgent: http.Agent,
+  httpsAgent: https.Agent,
+): Promise<Response> {
+  const url = new URL(request.url);
+  const secure = url.protocol === "https:";
+  const headers: Record<string, string> = {};
+  for (const [name, value] of request.headers) headers[name] = value;
+  return new Promise<Response>((resolve, reject) => {
+    const req = (secure ? https : http).request(url, {
+      method: request.method,
+      headers,
+      agent: secure ? httpsAgent : httpAgent,
+      signal: request.signal,
+    });
+    req.on("error", reject);
+    req.on("response", (res) => {
+      const out = new Headers();
+      const raw = res.rawHeaders;
+      for (let i = 0; i + 1 < raw.length; i += 2) {
+        out.append(raw[i], raw[i + 1]);
+      }
+      const status = res.statusCode ?? 0;
+      const empty = NULL_BODY.has(status) || request.method === "HEAD";
+      if (empty) res.resume();
+      const body = empty
+        ? null
+        : Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>;
+      const response = new Response(body, {
+        status,
+        statusText: res.statusMessage,
+        headers: out,
+      });
+      Object.defineProperty(response, "url", {
+        value: request.url,
+        configurable: true,
+      });
+      resolve(response);
+    });
+    if (request.body === null) {
+      req.end();
+      return;
+    }
+    (async () => {
+      try {
+        for await (const chunk of request.body!) {
+          if (!req.write(chunk)) {
+            await new Promise((r) => req.once("drain", r));
+          }
+        }
+        req.end();
+      } catch (error) {
+        req.destroy(error as Error);
+      }
+    })();
+  });
+}

@@ -1,0 +1,338 @@
+/**
+ * Which proxy a request goes through: the session's or the request's own
+ * setting, else (with `trustEnv`) the `HTTP_PROXY`, `HTTPS_PROXY`,
+ * `ALL_PROXY` and `NO_PROXY` environment variables, matched the way curl
+ * matches them. Pure functions: the environment is read only when no
+ * `env` is passed in.
+ *
+ * @example
+ * ```ts
+ * import { matchesNoProxy, proxyFor } from "@fetchkit/session/proxy";
+ *
+ * proxyFor(new URL("https://api.test/"), "http://user:pass@proxy:3128", {
+ *   trustEnv: false,
+ * })?.href; // "http://user:pass@proxy:3128/"
+ * matchesNoProxy(new URL("http://a.example.com/"), "example.com"); // true
+ * ```
+ *
+ * @module
+ */
+
+/**
+ * A proxy per scheme of the target URL, and the hosts that bypass it. A key
+ * left `undefined` falls back to the environment (with `trustEnv`); `null`
+ * means no proxy for that scheme.
+ *
+ * @example
+ * ```ts
+ * import type { ProxyConfig } from "@fetchkit/session";
+ *
+ * const p: ProxyConfig = {
+ *   http: "http://proxy.internal:3128",
+ *   https: "http://proxy.internal:3128",
+ *   noProxy: "localhost,.internal,10.0.0.0/8",
+ * };
+ * ```
+ */
+export interface ProxyConfig {
+  /** Proxy for `http:` URLs. */
+  http?: string | URL | null;
+  /** Proxy for `https:` URLs (reached with `CONNECT`). */
+  https?: string | URL | null;
+  /**
+   * Hosts that are reached directly, in `NO_PROXY` syntax (a list or a
+   * comma-separated string). Replaces the environment's `NO_PROXY`.
+   */
+  noProxy?: string | readonly string[];
+}
+
+/**
+ * A proxy setting: one URL for every scheme, a {@linkcode ProxyConfig}, or
+ * `null` for none at all (not even the environment's).
+ *
+ * @example
+ * ```ts
+ * import type { ProxyOption } from "@fetchkit/session";
+ *
+ * const all: ProxyOption = "http://user:pass@127.0.0.1:3128";
+ * const none: ProxyOption = null;
+ * ```
+ */
+export type ProxyOption = string | URL | ProxyConfig | null;
+
+/**
+ * Reads an environment variable; `undefined` when it is unset or cannot be
+ * read (a Deno process without `--allow-env` reads nothing, and is never
+ * prompted).
+ *
+ * @example
+ * ```ts
+ * import { readEnv } from "@fetchkit/session/proxy";
+ *
+ * readEnv("HTTPS_PROXY"); // e.g. "http://proxy:3128" or undefined
+ * ```
+ *
+ * @param name the variable's name
+ * @returns its value
+ */
+export function readEnv(name: string): string | undefined {
+  const g = globalThis as unknown as {
+    Deno?: {
+      env: { get(name: string): string | undefined };
+      permissions?: {
+        querySync?(d: { name: "env"; variable: string }): { state: string };
+      };
+    };
+    process?: { env: Record<string, string | undefined> };
+  };
+  try {
+    if (g.Deno) {
+      const state = g.Deno.permissions?.querySync?.({
+        name: "env",
+        variable: name,
+      }).state;
+      if (state !== undefined && state !== "granted") return undefined;
+      return g.Deno.env.get(name);
+    }
+    return g.process?.env[name];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Options of {@linkcode proxyFor}.
+ *
+ * @example
+ * ```ts
+ * import type { ProxyForOptions } from "@fetchkit/session";
+ *
+ * const o: ProxyForOptions = { trustEnv: false };
+ * ```
+ */
+export interface ProxyForOptions {
+  /** Whether the environment may supply a proxy and `NO_PROXY`. */
+  trustEnv: boolean;
+  /** Reads a variable; {@linkcode readEnv} by default. */
+  env?: (name: string) => string | undefined;
+}
+
+function envValue(
+  env: (name: string) => string | undefined,
+  lower: string,
+  ignoreUpper = false,
+): string | undefined {
+  // Lowercase first, as curl does; an empty value counts as unset.
+  const low = env(lower);
+  if (low) return low;
+  if (ignoreUpper) return undefined;
+  return env(lower.toUpperCase()) || undefined;
+}
+
+/**
+ * Parses a proxy URL, accepting a bare `host:port` as `http://host:port`.
+ * Throws a `TypeError` for anything else than http, https or socks5.
+ *
+ * @example
+ * ```ts
+ * import { parseProxyUrl } from "@fetchkit/session/proxy";
+ *
+ * parseProxyUrl("proxy:3128").href; // "http://proxy:3128/"
+ * ```
+ *
+ * @param value the proxy URL
+ * @returns the parsed URL
+ */
+export function parseProxyUrl(value: string | URL): URL {
+  const text = String(value).trim();
+  let url: URL;
+  try {
+    url = new URL(
+      /^[a-z][a-z\d+.-]*:\/\//i.test(text) ? text : `http://${text}`,
+    );
+  } catch {
+    throw new TypeError(
+      `Invalid proxy URL: ${JSON.stringify(text.replace(/\/\/[^@/]*@/, "//"))}`,
+    );
+  }
+  if (!["http:", "https:", "socks5:", "socks5h:"].includes(url.protocol)) {
+    throw new TypeError(
+      `Unsupported proxy scheme ${url.protocol} (use http, https or socks5)`,
+    );
+  }
+  if (url.hostname === "") throw new TypeError("The proxy URL has no host");
+  return url;
+}
+
+/**
+ * The proxy for one URL, or `null` to connect directly. Precedence: the
+ * `setting` given (a request's, else the session's) beats the environment;
+ * `null` means direct; `undefined` (or an undefined key of a
+ * {@linkcode ProxyConfig}) asks the environment when `trustEnv` is set.
+ * From the environment, lowercase names win over uppercase ones, and
+ * uppercase `HTTP_PROXY` is ignored when `REQUEST_METHOD` is set (in a CGI
+ * program it may come from a request's `Proxy` header — "httpoxy").
+ * `NO_PROXY` (or the config's `noProxy`) is applied to every proxy chosen.
+ *
+ * @example
+ * ```ts
+ * import { proxyFor } from "@fetchkit/session/proxy";
+ *
+ * const env = (name: string) =>
+ *   ({ HTTPS_PROXY: "http://env-proxy:3128", NO_PROXY: "internal" })[name];
+ * proxyFor(new URL("https://api.test/"), undefined, { trustEnv: true, env })
+ *   ?.host; // "env-proxy:3128"
+ * proxyFor(new URL("https://db.internal/"), undefined, { trustEnv: true, env });
+ * // null
+ * ```
+ *
+ * @param url the request's URL
+ * @param setting the proxy setting in force
+ * @param options whether the environment counts, and how it is read
+ * @returns the proxy's URL, or `null`
+ */
+export function proxyFor(
+  url: URL,
+  setting: ProxyOption | undefined,
+  options: ProxyForOptions,
+): URL | null {
+  if (setting === null) return null;
+  const env = options.env ?? readEnv;
+  const scheme = url.protocol === "https:" ? "https" : "http";
+  let chosen: string | URL | null | undefined;
+  let noProxy: string | readonly string[] | undefined;
+  if (typeof setting === "string" || setting instanceof URL) {
+    chosen = setting;
+  } else if (setting !== undefined) {
+    chosen = setting[scheme];
+    noProxy = setting.noProxy;
+  }
+  if (chosen === undefined && options.trustEnv) {
+    const cgi = Boolean(env("REQUEST_METHOD"));
+    chosen = envValue(env, `${scheme}_proxy`, scheme === "http" && cgi) ??
+      envValue(env, "all_proxy");
+  }
+  if (chosen == null || chosen === "") return null;
+  if (noProxy === undefined && options.trustEnv) {
+    noProxy = envValue(env, "no_proxy");
+  }
+  if (noProxy !== undefined && matchesNoProxy(url, noProxy)) return null;
+  return parseProxyUrl(chosen);
+}
+
+function defaultPort(protocol: string): string {
+  return protocol === "https:" ? "443" : "80";
+}
+
+function parseIPv4(text: string): number | undefined {
+  const parts = text.split(".");
+  if (parts.length !== 4) return undefined;
+  let n = 0;
+  for (const p of parts) {
+    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return undefined;
+    n = n * 256 + Number(p);
+  }
+  return n;
+}
+
+function parseIPv6(text: string): bigint | undefined {
+  if (!text.includes(":")) return undefined;
+  try {
+    // The URL parser normalises IPv6 text; expand "::" from the result.
+    const host = new URL(`http://[${text}]/`).hostname.slice(1, -1);
+    const [head, tail] = host.includes("::") ? host.split("::") : [host, ""];
+    const a = head ? head.split(":") : [];
+    const b = tail ? tail.split(":") : [];
+    const groups = [...a, ...Array(8 - a.length - b.length).fill("0"), ...b];
+    let n = 0n;
+    for (const g of groups) n = (n << 16n) | BigInt(parseInt(g, 16));
+    return n;
+  } catch {
+    return undefined;
+  }
+}
+
+function ipInRange(host: string, pattern: string): boolean | undefined {
+  const [addr, bitsText] = pattern.split("/");
+  const v4 = parseIPv4(addr);
+  const h4 = parseIPv4(host);
+  if (v4 !== undefined) {
+    if (h4 === undefined) return false;
+    const bits = bitsText === undefined ? 32 : Number(bitsText);
+    if (!(bits >= 0 && bits <= 32)) return false;
+    if (bits === 0) return true;
+    const shift = 32 - bits;
+    return Math.floor(v4 / 2 ** shift) === Math.floor(h4 / 2 ** shift);
+  }
+  const v6 = parseIPv6(addr);
+  if (v6 !== undefined) {
+    const h6 = parseIPv6(host);
+    if (h6 === undefined) return false;
+    const bits = bitsText === undefined ? 128 : Number(bitsText);
+    if (!(bits >= 0 && bits <= 128)) return false;
+    const shift = BigInt(128 - bits);
+    return (v6 >> shift) === (h6 >> shift);
+  }
+  return undefined;
+}
+
+/**
+ * Whether a URL bypasses the proxy under a `NO_PROXY` list, as curl reads
+ * it: entries separated by commas or spaces; `*` alone matches everything;
+ * a name matches itself and every subdomain (a leading dot is optional);
+ * an IP address or CIDR range matches addresses in it; an entry with
+ * `:port` matches that port only. Case does not matter.
+ *
+ * @example
+ * ```ts
+ * import { matchesNoProxy } from "@fetchkit/session/proxy";
+ *
+ * matchesNoProxy(new URL("http://api.example.com/"), ".example.com"); // true
+ * matchesNoProxy(new URL("http://badexample.com/"), "example.com"); // false
+ * matchesNoProxy(new URL("http://10.1.2.3/"), "10.0.0.0/8"); // true
+ * matchesNoProxy(new URL("http://127.0.0.1:8080/"), "127.0.0.1:9090"); // false
+ * ```
+ *
+ * @param url the request's URL
+ * @param noProxy the list
+ * @returns whether to connect directly
+ */
+export function matchesNoProxy(
+  url: URL,
+  noProxy: string | readonly string[],
+): boolean {
+  const entries = (typeof noProxy === "string" ? [noProxy] : noProxy)
+    .flatMap((e) => e.split(/[\s,]+/))
+    .map((e) => e.trim().toLowerCase())
+    .filter((e) => e !== "");
+  let host = url.hostname.toLowerCase();
+  if (host.startsWith("[")) host = host.slice(1, -1);
+  if (host.endsWith(".")) host = host.slice(0, -1);
+  const port = url.port || defaultPort(url.protocol);
+  for (const raw of entries) {
+    if (raw === "*") return true;
+    let entry = raw;
+    let entryPort: string | undefined;
+    const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
+    if (bracketed) {
+      entry = bracketed[1];
+      entryPort = bracketed[2];
+    } else if (/^[^:]+:\d+$/.test(entry)) {
+      const at = entry.lastIndexOf(":");
+      entryPort = entry.slice(at + 1);
+      entry = entry.slice(0, at);
+    }
+    if (entryPort !== undefined && entryPort !== port) continue;
+    const ip = ipInRange(host, entry);
+    if (ip !== undefined) {
+      if (ip) return true;
+      continue;
+    }
+    if (entry.startsWith("*.")) entry = entry.slice(1);
+    if (entry.startsWith(".")) entry = entry.slice(1);
+    if (entry.endsWith(".")) entry = entry.slice(0, -1);
+    if (entry === "") continue;
+    if (host === entry || host.endsWith(`.${entry}`)) return true;
+  }
+  return false;
+}

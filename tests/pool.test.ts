@@ -1,0 +1,234 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { ServerResponse } from "node:http";
+import { echo, serve } from "./_server.ts";
+import { Pool, Session, SessionClosedError } from "../mod.ts";
+
+/** Fails when a promise does not settle in time, instead of hanging. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what}: not within ${ms} ms`)),
+      ms,
+    );
+  });
+  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
+}
+
+/** Resolves once `check` is true, looking again after each macrotask. */
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 10_000; i++) {
+    if (check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  throw new Error(`never became true: ${what}`);
+}
+
+test("pool: 50 sequential requests through one session open exactly 1 TCP connection", async () => {
+  const server = await serve(echo);
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    for (let i = 0; i < 50; i++) await (await s.get(`/n/${i}`)).text();
+    assert.equal(server.seen.length, 50);
+    assert.equal(server.connections, 1);
+    assert.ok(server.seen.every((x) => x.connection === 1));
+  } finally {
+    await server.close();
+  }
+});
+
+test("pool: 100 concurrent requests with maxConnectionsPerOrigin 8 never have more than 8 in flight", async () => {
+  const total = 100;
+  const gate: ServerResponse[] = [];
+  let arrived = 0;
+  // Hold requests until 8 are waiting (or all that remain): an unbounded
+  // client would get all 100 in at once.
+  const server = await serve((_req, res) => {
+    arrived++;
+    gate.push(res);
+    if (gate.length >= 8 || arrived === total) {
+      for (const r of gate.splice(0)) r.end("ok");
+    }
+  });
+  try {
+    await using s = new Session({
+      baseUrl: server.origin,
+      pool: { maxConnectionsPerOrigin: 8 },
+    });
+    const bodies = await Promise.all(
+      Array.from(
+        { length: total },
+        (_, i) => s.get(`/c/${i}`).then((r) => r.text()),
+      ),
+    );
+    assert.equal(bodies.length, total);
+    assert.ok(bodies.every((b) => b === "ok"));
+    assert.equal(server.seen.length, total);
+    assert.equal(server.maxInFlight, 8);
+    assert.ok(server.connections <= 8, `${server.connections} connections`);
+    const stats = s.pool.stats()[server.origin];
+    assert.deepEqual(stats, {
+      inFlight: 0,
+      queued: 0,
+      sent: total,
+      clientsCreated: 1,
+      clientsAlive: 1,
+    });
+  } finally {
+    await server.close();
+  }
+});
+
+test("pool: a slot is held until the body is consumed or cancelled, and queued requests go in order", async () => {
+  const server = await serve((req, res) => res.end(`body of ${req.url}`));
+  try {
+    await using s = new Session({
+      baseUrl: server.origin,
+      pool: { maxConnectionsPerOrigin: 1 },
+    });
+    const first = await s.get("/1");
+    const order: string[] = [];
+    const second = s.get("/2").then((r) => {
+      order.push("2");
+      return r;
+    });
+    const third = s.get("/3").then((r) => {
+      order.push("3");
+      return r;
+    });
+    await until(
+      () => s.pool.stats()[server.origin]?.queued === 2,
+      "two queued",
+    );
+    assert.equal(
+      server.seen.length,
+      1,
+      "headers arrived, but the body is unread",
+    );
+    assert.equal(await first.text(), "body of /1");
+    const r2 = await second;
+    assert.equal(server.seen.length, 2);
+    await r2.body!.cancel();
+    const r3 = await third;
+    assert.equal(await r3.text(), "body of /3");
+    assert.deepEqual(order, ["2", "3"]);
+    assert.deepEqual(server.seen.map((x) => x.url), ["/1", "/2", "/3"]);
+    assert.equal(s.pool.stats()[server.origin].inFlight, 0);
+  } finally {
+    await server.close();
+  }
+});
+
+test("pool: a HEAD or 204 response frees its slot at once", async () => {
+  const server = await serve((_req, res) => {
+    res.statusCode = 204;
+    res.end();
+  });
+  try {
+    await using s = new Session({
+      baseUrl: server.origin,
+      pool: { maxConnectionsPerOrigin: 1 },
+    });
+    await s.head("/a");
+    await s.get("/b");
+    await s.get("/c");
+    assert.equal(server.seen.length, 3);
+  } finally {
+    await server.close();
+  }
+});
+
+test("pool: the server sees every connection close when an await using block ends", async () => {
+  const gate: ServerResponse[] = [];
+  const server = await serve((_req, res) => {
+    gate.push(res);
+    if (gate.length === 4) { for (const r of gate.splice(0)) r.end("ok"); }
+  });
+  try {
+    {
+      await using s = new Session({ baseUrl: server.origin });
+      await Promise.all(
+        [1, 2, 3, 4].map((i) => s.get(`/${i}`).then((r) => r.text())),
+      );
+      assert.equal(server.connections, 4);
+      assert.equal(server.open, 4, "kept alive while the session lives");
+    }
+    await within(server.allClosed(), 5_000, "all connections closed");
+    assert.equal(server.open, 0);
+  } finally {
+    await server.close();
+  }
+});
+
+test("pool: a sync using block closes the connections too", async () => {
+  const server = await serve(echo);
+  try {
+    {
+      using s = new Session({ baseUrl: server.origin });
+      await (await s.get("/")).text();
+      assert.equal(server.open, 1);
+    }
+    await within(server.allClosed(), 5_000, "connection closed");
+  } finally {
+    await server.close();
+  }
+});
+
+test("pool: requests after close reject clearly; closing twice is harmless", async () => {
+  const server = await serve(echo);
+  try {
+    const s = new Session({ baseUrl: server.origin });
+    await (await s.get("/")).text();
+    await s.close();
+    await s.close();
+    s[Symbol.dispose]();
+    assert.equal(s.closed, true);
+    await assert.rejects(s.get("/after"), SessionClosedError);
+    await assert.rejects(
+      s.send(new Request(`${server.origin}/x`)),
+      SessionClosedError,
+    );
+    await assert.rejects(s.prepare("GET", "/x"), /closed/);
+    assert.equal(server.seen.length, 1);
+  } finally {
+    await server.close();
+  }
+});
+
+test("pool: closing a session rejects its requests in flight promptly and closes their sockets", async () => {
+  const held: ServerResponse[] = [];
+  const server = await serve((_req, res) => {
+    held.push(res);
+  });
+  try {
+    const s = new Session({ baseUrl: server.origin, timeout: null });
+    const pending = [s.get("/a"), s.get("/b")];
+    await until(() => held.length === 2, "both requests arrived");
+    await s.close();
+    for (const p of pending) {
+      await within(
+        assert.rejects(p, SessionClosedError),
+        5_000,
+        "in-flight request rejected",
+      );
+    }
+    await within(server.allClosed(), 5_000, "sockets closed");
+  } finally {
+    await server.close();
+  }
+});
+
+test("pool: usable on its own; bad limits are refused", async () => {
+  assert.throws(() => new Pool({ maxConnectionsPerOrigin: 0 }), RangeError);
+  assert.throws(() => new Pool({ idleTimeout: -5 }), RangeError);
+  const server = await serve(echo);
+  try {
+    using pool = new Pool({ maxConnectionsPerOrigin: 2 });
+    const r = await pool.fetch(new Request(`${server.origin}/alone`));
+    assert.equal((await r.json()).url, "/alone");
+    assert.equal(pool.stats()[server.origin].sent, 1);
+  } finally {
+    await server.close();
+  }
+});

@@ -1,0 +1,378 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { echo, serve, type TestServer } from "./_server.ts";
+import { Session } from "../mod.ts";
+
+async function withServer(
+  run: (server: TestServer) => Promise<void>,
+  handler = echo,
+): Promise<void> {
+  const server = await serve(handler);
+  try {
+    await run(server);
+  } finally {
+    await server.close();
+  }
+}
+
+const basic = (u: string, p: string) => `Basic ${btoa(`${u}:${p}`)}`;
+
+test("session: requests guide — session auth, session header and per-request header all arrive", () =>
+  withServer(async (server) => {
+    await using s = new Session({ baseUrl: server.origin });
+    s.auth = ["user", "pass"];
+    s.headers.set("x-test", "true");
+    const r = await s.get("/headers", { headers: { "x-test2": "true" } });
+    assert.equal(r.status, 200);
+    await r.body?.cancel();
+    const got = server.seen[0].headers;
+    assert.equal(got.authorization, basic("user", "pass"));
+    assert.equal(got["x-test"], "true");
+    assert.equal(got["x-test2"], "true");
+  }));
+
+test("session: requests guide — a cookie set by the server is sent back on the next request", () =>
+  withServer(
+    async (server) => {
+      await using s = new Session({ baseUrl: server.origin });
+      await (await s.get("/cookies/set/sessioncookie/123456789")).text();
+      await (await s.get("/cookies")).text();
+      assert.equal(server.seen[0].headers.cookie, undefined);
+      assert.equal(server.seen[1].headers.cookie, "sessioncookie=123456789");
+      assert.equal(s.cookies.get("sessioncookie"), "123456789");
+    },
+    (req, res) => {
+      const m = req.url!.match(/^\/cookies\/set\/([^/]+)\/([^/]+)$/);
+      if (m) res.setHeader("set-cookie", `${m[1]}=${m[2]}; Path=/`);
+      res.end("ok");
+    },
+  ));
+
+test("session: requests guide — per-request cookies are sent once and not persisted", () =>
+  withServer(async (server) => {
+    await using s = new Session({ baseUrl: server.origin });
+    await (await s.get("/cookies", { cookies: { "from-my": "browser" } }))
+      .text();
+    await (await s.get("/cookies")).text();
+    assert.equal(server.seen[0].headers.cookie, "from-my=browser");
+    assert.equal(server.seen[1].headers.cookie, undefined);
+    assert.equal(s.cookies.get("from-my"), undefined);
+  }));
+
+test("session: per-request values override for one request only; null removes", () =>
+  withServer(async (server) => {
+    await using s = new Session({
+      baseUrl: server.origin,
+      headers: { "x-a": "session", "x-b": "session" },
+      params: { lang: "en", page: 1 },
+      auth: ["u", "p"],
+    });
+    s.cookies.set("jar", "1");
+    await (await s.get("/one", {
+      headers: { "X-A": "request", "x-b": null },
+      params: { page: 2, extra: ["a", "b"] },
+      auth: null,
+      cookies: { jar: null, once: "y" },
+    })).text();
+    await (await s.get("/two")).text();
+    const [one, two] = server.seen;
+    assert.equal(one.headers["x-a"], "request");
+    assert.equal(one.headers["x-b"], undefined);
+    assert.equal(one.headers.authorization, undefined);
+    assert.equal(one.headers.cookie, "once=y");
+    assert.equal(one.url, "/one?lang=en&page=2&extra=a&extra=b");
+    assert.equal(two.headers["x-a"], "session");
+    assert.equal(two.headers["x-b"], "session");
+    assert.equal(two.headers.authorization, basic("u", "p"));
+    assert.equal(two.headers.cookie, "jar=1");
+    assert.equal(two.url, "/two?lang=en&page=1");
+  }));
+
+test("session: settings changed after construction apply to later requests", () =>
+  withServer(async (server) => {
+    await using s = new Session();
+    s.baseUrl = server.origin + "/api";
+    s.headers.set("x-late", "1");
+    s.params.set("k", "v");
+    s.auth = ["late", "pw"];
+    await (await s.get("items")).text();
+    s.headers.delete("x-late");
+    s.params.delete("k");
+    s.auth = undefined;
+    await (await s.get("/items")).text();
+    const [a, b] = server.seen;
+    assert.equal(a.url, "/api/items?k=v");
+    assert.equal(a.headers["x-late"], "1");
+    assert.equal(a.headers.authorization, basic("late", "pw"));
+    assert.equal(b.url, "/api/items");
+    assert.equal(b.headers["x-late"], undefined);
+    assert.equal(b.headers.authorization, undefined);
+  }));
+
+test("session: every verb sends its method", () =>
+  withServer(async (server) => {
+    await using s = new Session({ baseUrl: server.origin });
+    for (
+      const verb of [
+        "get",
+        "head",
+        "options",
+        "delete",
+        "post",
+        "put",
+        "patch",
+      ] as const
+    ) {
+      const r = await s[verb]("/v");
+      await r.body?.cancel();
+    }
+    await (await s.request("PROPFIND", "/v")).text();
+    assert.deepEqual(
+      server.seen.map((x) => x.method),
+      ["GET", "HEAD", "OPTIONS", "DELETE", "POST", "PUT", "PATCH", "PROPFIND"],
+    );
+  }));
+
+test("session: json, form and body arrive as sent", () =>
+  withServer(async (server) => {
+    await using s = new Session({ baseUrl: server.origin });
+    await (await s.post("/json", { json: { a: 1, b: [true, null] } })).text();
+    await (await s.post("/form", { form: { a: "1 2", tag: ["x", "y"] } }))
+      .text();
+    await (await s.put("/text", { body: "plain" })).text();
+    await (await s.patch("/params", { body: new URLSearchParams({ q: "z" }) }))
+      .text();
+    await (await s.post("/blob", {
+      body: new Blob(["blob!"], { type: "application/x-test" }),
+    })).text();
+    await (await s.post("/bytes", { body: new TextEncoder().encode("bytes") }))
+      .text();
+    await (await s.post("/json-ct", {
+      json: [1],
+      headers: { "content-type": "application/vnd.api+json" },
+    })).text();
+    const [json, form, text, params, blob, bytes, jsonCt] = server.seen;
+    assert.equal(json.body, '{"a":1,"b":[true,null]}');
+    assert.equal(json.headers["content-type"], "application/json");
+    assert.equal(form.body, "a=1+2&tag=x&tag=y");
+    assert.match(
+      form.headers["content-type"]!,
+      /^application\/x-www-form-urlencoded/,
+    );
+    assert.equal(text.body, "plain");
+    assert.equal(params.body, "q=z");
+    assert.equal(blob.body, "blob!");
+    assert.equal(blob.headers["content-type"], "application/x-test");
+    assert.equal(bytes.body, "bytes");
+    assert.equal(jsonCt.headers["content-type"], "application/vnd.api+json");
+  }));
+
+test("session: multipart FormData and a ReadableStream body arrive", () =>
+  withServer(async (server) => {
+    await using s = new Session({ baseUrl: server.origin });
+    const fd = new FormData();
+    fd.append("field", "value");
+    fd.append("file", new Blob(["file-content"]), "a.txt");
+    await (await s.post("/multipart", { body: fd })).text();
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode("chunk1-"));
+        controller.enqueue(new TextEncoder().encode("chunk2"));
+        controller.close();
+      },
+    });
+    await (await s.post("/stream", { body: stream })).text();
+    const [multipart, streamed] = server.seen;
+    assert.match(
+      multipart.headers["content-type"]!,
+      /^multipart\/form-data; boundary=/,
+    );
+    assert.match(multipart.body, /name="field"\r\n\r\nvalue\r\n/);
+    assert.match(multipart.body, /filename="a.txt"[\s\S]*file-content/);
+    assert.equal(streamed.body, "chunk1-chunk2");
+  }));
+
+test("session: params — URL query kept, arrays repeat, null and undefined dropped", () =>
+  withServer(async (server) => {
+    await using s = new Session({ baseUrl: server.origin, params: { s: "1" } });
+    await (await s.get("/p?own=1#frag", {
+      params: { a: ["x", "y"], n: null, u: undefined, e: "a&b" },
+    })).text();
+    assert.equal(server.seen[0].url, "/p?own=1&s=1&a=x&a=y&e=a%26b");
+  }));
+
+test("session: relative URLs resolve against baseUrl's path", () =>
+  withServer(async (server) => {
+    await using s = new Session({ baseUrl: `${server.origin}/v1` });
+    await (await s.get("/users")).text();
+    await (await s.get("users/2?x=1")).text();
+    await (await s.get(new URL(`${server.origin}/abs`))).text();
+    await (await s.get(`${server.origin}/abs2`)).text();
+    assert.deepEqual(server.seen.map((x) => x.url), [
+      "/v1/users",
+      "/v1/users/2?x=1",
+      "/abs",
+      "/abs2",
+    ]);
+  }));
+
+test("session: prepare returns the request as it would be sent; send sends it", () =>
+  withServer(async (server) => {
+    await using s = new Session({
+      baseUrl: server.origin,
+      headers: { "x-s": "1" },
+      auth: ["u", "p"],
+      params: { p: "1" },
+    });
+    s.cookies.set("c", "jar");
+    const req = await s.prepare("POST", "/prep", {
+      json: { a: 1 },
+      cookies: { once: "1" },
+    });
+    assert.ok(req instanceof Request);
+    assert.equal(req.method, "POST");
+    assert.equal(req.url, `${server.origin}/prep?p=1`);
+    assert.equal(req.headers.get("x-s"), "1");
+    assert.equal(req.headers.get("authorization"), basic("u", "p"));
+    assert.equal(req.headers.get("cookie"), "c=jar; once=1");
+    assert.equal(req.headers.get("content-type"), "application/json");
+    assert.equal(server.seen.length, 0, "prepare sends nothing");
+    const r = await s.send(req);
+    assert.equal(r.status, 200);
+    await r.text();
+    assert.equal(server.seen.length, 1);
+    assert.equal(server.seen[0].body, '{"a":1}');
+    assert.equal(server.seen[0].headers.cookie, "c=jar; once=1");
+    assert.equal(server.seen[0].headers.authorization, basic("u", "p"));
+  }));
+
+test("session: send stores Set-Cookie from the response in the jar", () =>
+  withServer(
+    async (server) => {
+      await using s = new Session();
+      await (await s.send(new Request(`${server.origin}/x`))).text();
+      assert.equal(s.cookies.get("fromSend", { domain: "127.0.0.1" }), "yes");
+    },
+    (_req, res) => {
+      res.setHeader("set-cookie", "fromSend=yes");
+      res.end();
+    },
+  ));
+
+test("session: URL userinfo becomes Basic auth and leaves the URL", () =>
+  withServer(async (server) => {
+    await using s = new Session();
+    const url = new URL(server.origin);
+    url.username = "al ice";
+    url.password = "p@ss";
+    url.pathname = "/ui";
+    await (await s.get(url.href)).text();
+    assert.equal(server.seen[0].headers.authorization, basic("al ice", "p@ss"));
+    assert.equal(server.seen[0].url, "/ui");
+  }));
+
+test("session: non-2xx does not throw; the response is a real Response with url and history", () =>
+  withServer(
+    async (server) => {
+      await using s = new Session({ baseUrl: server.origin });
+      const r = await s.get("/missing");
+      assert.ok(r instanceof Response);
+      assert.equal(r.status, 404);
+      assert.equal(r.ok, false);
+      assert.equal(r.url, `${server.origin}/missing`);
+      assert.deepEqual(r.history, []);
+      assert.equal(await r.text(), "nope");
+    },
+    (_req, res) => {
+      res.statusCode = 404;
+      res.end("nope");
+    },
+  ));
+
+test("session: bad input gets a clear error and nothing is sent", () =>
+  withServer(async (server) => {
+    await using s = new Session({ baseUrl: server.origin });
+    await using bare = new Session();
+    const cases: Array<[() => Promise<unknown>, RegExp]> = [
+      [() => bare.get("/relative"), /needs a baseUrl/],
+      [() => bare.get("http://[bad"), /Invalid URL/],
+      [() => bare.get("ftp://127.0.0.1/x"), /Unsupported URL scheme/],
+      [
+        () => s.get("/x", { headers: { "x-a": "v\r\nx-injected: 1" } }),
+        /CR, LF or NUL/,
+      ],
+      [
+        () => s.post("/x", { json: { n: 1n } }),
+        /json value cannot be serialised/,
+      ],
+      [
+        () => s.post("/x", { json: () => 1 }),
+        /json value cannot be serialised/,
+      ],
+      [() => {
+        const loop: Record<string, unknown> = {};
+        loop.self = loop;
+        return s.post("/x", { json: loop });
+      }, /json value cannot be serialised/],
+      [
+        () => s.post("/x", { json: 1, body: "x" }),
+        /only one of json, form and body/,
+      ],
+      [
+        () => s.post("/x", { form: { a: "1" }, body: "x" }),
+        /only one of json, form and body/,
+      ],
+      [() => s.get("/x", { timeout: -1 }), /timeout must be/],
+      [() => s.get("/x", { maxRedirects: 1.5 }), /maxRedirects must be/],
+      [
+        () => s.get("/x", { cookies: { a: "1;b=2" } }),
+        /Invalid value for cookie/,
+      ],
+    ];
+    for (const [run, message] of cases) {
+      await assert.rejects(run, (error: Error) => {
+        assert.ok(
+          error instanceof TypeError || error instanceof RangeError,
+          String(error),
+        );
+        assert.match(error.message, message);
+        return true;
+      });
+    }
+    assert.throws(
+      () => new Session({ baseUrl: "not a url" }),
+      /Invalid baseUrl/,
+    );
+    assert.throws(
+      () => new Session({ baseUrl: "file:///tmp/" }),
+      /http or https/,
+    );
+    assert.throws(() => new Session({ timeout: 0 }), RangeError);
+    assert.throws(() => new Session({ headers: [["x-a", "a\nb"]] }), TypeError);
+    assert.throws(() => {
+      s.maxRedirects = -1;
+    }, RangeError);
+    assert.equal(server.seen.length, 0, "nothing reached the server");
+  }));
+
+test("session: with baseUrl, an absolute URL to another origin is refused unless allowed", async () => {
+  const home = await serve(echo);
+  const other = await serve(echo);
+  try {
+    await using s = new Session({ baseUrl: home.origin, auth: ["u", "p"] });
+    await assert.rejects(s.get(`${other.origin}/steal`), /allowAbsoluteUrls/);
+    await assert.rejects(
+      s.get(`//127.0.0.1:${other.port}/steal`),
+      /allowAbsoluteUrls/,
+    );
+    assert.equal(other.seen.length, 0);
+    await (await s.get(`${home.origin}/same`)).text();
+    assert.equal(home.seen.length, 1);
+    s.allowAbsoluteUrls = true;
+    await (await s.get(`${other.origin}/allowed`)).text();
+    assert.equal(other.seen.length, 1);
+  } finally {
+    await home.close();
+    await other.close();
+  }
+});
