@@ -90,10 +90,15 @@ export async function sendHop(
   options: HopOptions,
 ): Promise<HopResult> {
   const { signal, retry, hooks } = options;
+  // Copying a request tees its body; only worth it when it may be re-sent.
+  const resendable = options.replayable && (
+    (retry.limit > 0 && retry.methods.has(template.method.toUpperCase())) ||
+    (options.auth !== undefined && isChallengeAuth(options.auth))
+  );
   let used = false;
   /** A fresh copy of the hop's request, while one can be made. */
   const take = (): Request | undefined => {
-    if (options.replayable) return template.clone();
+    if (resendable) return template.clone();
     if (used && template.body !== null) return undefined;
     used = true;
     return template;
