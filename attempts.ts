@@ -32,10 +32,16 @@ export interface HopOptions {
   /** Credentials for this hop; `undefined` when it left the first origin. */
   auth: AuthFunction | undefined;
   /**
-   * Whether the hop's request can be sent more than once (`clone()`d):
-   * false only for a body that is a one-shot stream.
+   * Whether the hop's request can be sent more than once: false only for a
+   * body that is a one-shot stream.
    */
   replayable: boolean;
+  /**
+   * Builds the hop's request again from the caller's original body. Cheaper
+   * than `clone()`, which (on Deno) turns a string body into a stream; when
+   * absent, each attempt sends a clone.
+   */
+  rebuild?: () => Promise<Request>;
   /** Retries made in the call before this hop. */
   retryCount: number;
   /** Redirects followed before this hop. */
@@ -97,7 +103,14 @@ export async function sendHop(
   );
   let used = false;
   /** A fresh copy of the hop's request, while one can be made. */
-  const take = (): Request | undefined => {
+  const take = async (): Promise<Request | undefined> => {
+    if (resendable && options.rebuild !== undefined) {
+      if (!used) {
+        used = true;
+        return template;
+      }
+      return await options.rebuild();
+    }
     if (resendable) return template.clone();
     if (used && template.body !== null) return undefined;
     used = true;
@@ -113,7 +126,12 @@ export async function sendHop(
     let response: Response | undefined;
     let error: unknown;
     try {
-      ({ request, response } = await attempt(take()!, take, options, context));
+      ({ request, response } = await attempt(
+        (await take())!,
+        take,
+        options,
+        context,
+      ));
     } catch (caught) {
       if (!(caught instanceof ConnectionError)) throw caught;
       error = caught;
@@ -153,7 +171,7 @@ export async function sendHop(
 /** One attempt, with the re-sends an auth challenge asks for. */
 async function attempt(
   first: Request,
-  take: () => Request | undefined,
+  take: () => Promise<Request | undefined>,
   options: HopOptions,
   context: HookContext,
 ): Promise<{ request: Request; response: Response }> {
@@ -182,7 +200,7 @@ async function attempt(
         await cancelBody(response);
         throw error;
       }
-      const next = again ? take() : undefined;
+      const next = again ? await take() : undefined;
       if (next !== undefined) {
         await cancelBody(response);
         fresh = next;

@@ -807,6 +807,9 @@ export class Session implements AsyncDisposable, Disposable {
     let current = first;
     let currentUrl = flight.firstUrl;
     let retryCount = 0;
+    // Whether the hop still carries the caller's own body (or none), so that
+    // a retry can build it again from flight.replay.
+    let ownBody = true;
     const { policies } = flight;
     try {
       for (;;) {
@@ -817,7 +820,12 @@ export class Session implements AsyncDisposable, Disposable {
           retry: policies.retry,
           hooks: policies.hooks,
           auth: this.#hopAuth(flight, currentUrl),
-          replayable: current.body === null || flight.replay !== undefined,
+          // Not `current.body`: reading it makes Deno turn a string body
+          // into a stream, which is then sent more slowly.
+          replayable: flight.replay !== undefined,
+          rebuild: ownBody && flight.replay !== undefined
+            ? () => this.#rebuild(current, flight)
+            : undefined,
           retryCount,
           redirectCount: history.length,
           onUploadProgress: policies.onUploadProgress,
@@ -872,6 +880,7 @@ export class Session implements AsyncDisposable, Disposable {
         }
         const redirect = await snapshot(response, currentUrl);
         history.push(redirect);
+        const prevMethod = current.method;
         const next = await this.#nextHop(
           current,
           currentUrl,
@@ -883,6 +892,9 @@ export class Session implements AsyncDisposable, Disposable {
           retryCount,
           redirectCount: history.length - 1,
         }, signal);
+        ownBody = ownBody && current === next &&
+          current.method === prevMethod && current.method !== "GET" &&
+          current.method !== "HEAD";
         currentUrl = current === next ? nextUrl.href : current.url;
       }
     } catch (error) {
@@ -935,6 +947,20 @@ export class Session implements AsyncDisposable, Disposable {
       this.cookies.storeResponse(response.url || request.url, setCookies);
     }
     return response;
+  }
+
+  /** The hop's request again, with the caller's body given anew. */
+  async #rebuild(hop: Request, flight: Flight): Promise<Request> {
+    const body = await flight.replay!();
+    const headers = new Headers(hop.headers);
+    // A new FormData body gets a new multipart boundary.
+    if (body instanceof FormData) headers.delete("content-type");
+    return new Request(hop.url, {
+      method: hop.method,
+      headers,
+      body,
+      redirect: "manual",
+    });
   }
 
   /**
