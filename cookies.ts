@@ -17,7 +17,14 @@
  * @module
  */
 
-import { Cookie, CookieJar } from "tough-cookie";
+import {
+  canonicalDomain,
+  Cookie,
+  CookieJar,
+  defaultPath,
+  domainMatch,
+  pathMatch,
+} from "tough-cookie";
 
 /**
  * Attributes of a cookie set through {@linkcode Cookies.set}.
@@ -84,6 +91,48 @@ export interface CookiesOptions {
   jar?: CookieJar;
   /** The domain that {@linkcode Cookies.set} uses when none is given. */
   defaultDomain?: () => string | undefined;
+  /**
+   * The most cookies kept for one domain; beyond it the least recently used
+   * are evicted. Default 180, as browsers keep.
+   */
+  maxCookiesPerDomain?: number;
+  /**
+   * The most cookies kept in all; beyond it the least recently used are
+   * evicted. Default 3000.
+   */
+  maxCookies?: number;
+}
+
+function checkCap(value: number | undefined, what: string, fallback: number) {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(`${what} must be a whole number from 1, got ${value}`);
+  }
+  return value;
+}
+
+/**
+ * The longest name plus value stored from a response, as browsers keep
+ * (RFC 6265 §6.1 asks for at least 4096 bytes).
+ */
+const MAX_COOKIE_SIZE = 4096;
+
+/**
+ * When each cookie was last sent or stored, as a counter: tough-cookie's
+ * `lastAccessed` has millisecond resolution, too coarse to order cookies
+ * used by consecutive requests.
+ */
+const lastUse = new WeakMap<Cookie, number>();
+let useClock = 0;
+
+function touch(cookie: Cookie): void {
+  lastUse.set(cookie, ++useClock);
+}
+
+/** Least recently used first; the older cookie first on a tie. */
+function byUse(a: Cookie, b: Cookie): number {
+  return (lastUse.get(a) ?? 0) - (lastUse.get(b) ?? 0) ||
+    (a.creationIndex ?? 0) - (b.creationIndex ?? 0);
 }
 
 /**
@@ -132,7 +181,17 @@ function isLive(cookie: Cookie, now: number): boolean {
 export class Cookies {
   /** The underlying `tough-cookie` jar. */
   readonly jar: CookieJar;
+  /** The per-domain cap, see {@linkcode CookiesOptions.maxCookiesPerDomain}. */
+  readonly maxCookiesPerDomain: number;
+  /** The total cap, see {@linkcode CookiesOptions.maxCookies}. */
+  readonly maxCookies: number;
   #defaultDomain: (() => string | undefined) | undefined;
+  /**
+   * An upper bound of the cookies in the jar: counting exactly on every
+   * store would cost a walk of the whole jar, so it is recounted only when
+   * this bound passes the cap.
+   */
+  #bound = 0;
 
   /**
    * Creates a jar, empty and in memory unless `options.jar` is given.
@@ -148,6 +207,69 @@ export class Cookies {
       rejectPublicSuffixes: true,
     });
     this.#defaultDomain = options.defaultDomain;
+    this.maxCookiesPerDomain = checkCap(
+      options.maxCookiesPerDomain,
+      "maxCookiesPerDomain",
+      180,
+    );
+    this.maxCookies = checkCap(options.maxCookies, "maxCookies", 3000);
+    this.#bound = options.jar ? Infinity : 0;
+  }
+
+  /**
+   * Keeps the jar within its caps after a cookie for `domain` was stored,
+   * evicting the least recently used cookies of that domain, then of all.
+   */
+  #evict(domain: string | null | undefined): void {
+    const store = this.jar.store;
+    const remove = (c: Cookie) =>
+      callSync<void>((cb) =>
+        store.removeCookie(c.domain ?? "", c.path ?? "/", c.key, cb)
+      );
+    if (domain) {
+      const own = callSync<Cookie[]>((cb) =>
+        store.findCookies(domain, null, true, cb)
+      ).filter((c) => c.domain === domain);
+      if (own.length > this.maxCookiesPerDomain) {
+        own.sort(byUse);
+        for (const c of own.slice(0, own.length - this.maxCookiesPerDomain)) {
+          remove(c);
+        }
+      }
+    }
+    this.#bound++;
+    if (this.#bound <= this.maxCookies) return;
+    const now = Date.now();
+    let all = this.#all();
+    for (const c of all) if (!isLive(c, now)) remove(c);
+    all = all.filter((c) => isLive(c, now));
+    if (all.length > this.maxCookies) {
+      all.sort(byUse);
+      for (const c of all.slice(0, all.length - this.maxCookies)) remove(c);
+      all = all.slice(all.length - this.maxCookies);
+    }
+    this.#bound = all.length;
+  }
+
+  /**
+   * Whether an insecure response may not store this cookie because a Secure
+   * one of the same name covers it (RFC 6265bis, "leave secure cookies
+   * alone"): plain http must not overwrite or shadow what https set.
+   */
+  #shadowsSecure(cookie: Cookie, url: URL): boolean {
+    if (url.protocol === "https:" || cookie.secure) return false;
+    const host = canonicalDomain(url.hostname) ?? url.hostname;
+    const domain = cookie.domain
+      ? canonicalDomain(cookie.domain) ?? host
+      : host;
+    const path = cookie.path?.startsWith("/")
+      ? cookie.path
+      : defaultPath(url.pathname);
+    return this.#all().some((old) =>
+      old.secure && old.key === cookie.key && old.domain != null &&
+      (domainMatch(domain, old.domain) || domainMatch(old.domain, domain)) &&
+      pathMatch(path, old.path ?? "/")
+    );
   }
 
   /** Every cookie in the jar, expired ones included. */
@@ -205,9 +327,13 @@ export class Cookies {
     const scheme = options.secure || name.startsWith("__") ? "https" : "http";
     const host = domain.includes(":") ? `[${domain}]` : domain;
     try {
-      this.jar.setCookieSync(cookie, `${scheme}://${host}${path}`, {
-        http: true,
-      });
+      const stored = this.jar.setCookieSync(
+        cookie,
+        `${scheme}://${host}${path}`,
+        { http: true },
+      );
+      if (stored) touch(stored);
+      this.#evict(cookie.domain ?? domain);
     } catch (error) {
       throw new TypeError(
         `Cookie ${name} was refused for ${domain}: ${(error as Error).message}`,
@@ -375,7 +501,9 @@ export class Cookies {
    * @returns the header value
    */
   headerFor(url: string): string {
-    return this.jar.getCookieStringSync(url);
+    const cookies = this.jar.getCookiesSync(url);
+    for (const c of cookies) touch(c);
+    return cookies.map((c) => c.cookieString()).join("; ");
   }
 
   /**
@@ -395,8 +523,24 @@ export class Cookies {
    * @param setCookies the `Set-Cookie` header values
    */
   storeResponse(url: string, setCookies: readonly string[]): void {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      return;
+    }
     for (const header of setCookies) {
-      this.jar.setCookieSync(header, url, { ignoreError: true });
+      const cookie = Cookie.parse(header);
+      if (
+        cookie === undefined ||
+        cookie.key.length + cookie.value.length > MAX_COOKIE_SIZE ||
+        this.#shadowsSecure(cookie, parsed)
+      ) continue;
+      const stored = this.jar.setCookieSync(cookie, url, { ignoreError: true });
+      if (stored) {
+        touch(stored);
+        this.#evict(stored.domain);
+      }
     }
   }
 }

@@ -47,6 +47,7 @@ import {
   mergeSetting,
   type ParamsInput,
 } from "./merge.ts";
+import { parsedText, urlProblem, withoutProxyAuthorization } from "./guard.ts";
 import { type ProgressCallback, trackDownload } from "./progress.ts";
 import { resolveRetry, type RetryInput, type RetryPolicy } from "./retry.ts";
 import { Pool, type PoolOptions } from "./pool.ts";
@@ -246,6 +247,8 @@ interface Flight {
   manualCookie: string | null;
   /** Credentials to re-apply on hops that stay on the first origin. */
   auth: Auth | undefined;
+  /** Headers the auth function added: dropped when leaving that origin. */
+  authHeaders: string[];
   /** The first request's URL, with its fragment. */
   firstUrl: string;
   /** Gives the body again for a 307/308; `undefined` when it cannot. */
@@ -504,7 +507,7 @@ export class Session implements AsyncDisposable, Disposable {
 
   /** Resolves a request URL against `baseUrl` and checks it. */
   #resolve(input: string | URL): URL {
-    const text = input instanceof URL ? input.href : String(input);
+    const text = input instanceof URL ? input.href : parsedText(String(input));
     const base = this.#baseUrl;
     let url: URL;
     const absolute = ABSOLUTE.test(text);
@@ -518,13 +521,6 @@ export class Session implements AsyncDisposable, Disposable {
             : `Relative URL ${JSON.stringify(text)} needs a baseUrl`,
         );
       }
-      if (base && url.origin !== base.origin && !this.allowAbsoluteUrls) {
-        throw new TypeError(
-          `URL ${
-            JSON.stringify(text)
-          } leaves the session's baseUrl origin ${base.origin}; set allowAbsoluteUrls to permit it`,
-        );
-      }
     } else {
       if (!base) {
         throw new TypeError(
@@ -533,10 +529,20 @@ export class Session implements AsyncDisposable, Disposable {
       }
       const rel = text.startsWith("/") ? text.slice(1) : text;
       try {
-        url = new URL(rel, base);
+        // "./" keeps a first segment with a colon ("a:b") a path, not a scheme.
+        url = new URL(`./${rel}`, base);
       } catch {
         throw new TypeError(`Invalid URL: ${JSON.stringify(text)}`);
       }
+    }
+    // Checked after resolving, so that a path the parser reads as another
+    // origin ("\\\\evil.test/x") is caught as well as an absolute URL.
+    if (base && url.origin !== base.origin && !this.allowAbsoluteUrls) {
+      throw new TypeError(
+        `URL ${
+          JSON.stringify(text.slice(0, 200))
+        } leaves the session's baseUrl origin ${base.origin}; set allowAbsoluteUrls to permit it`,
+      );
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") {
       throw new TypeError(`Unsupported URL scheme ${url.protocol}`);
@@ -606,6 +612,8 @@ export class Session implements AsyncDisposable, Disposable {
         : mergeParams(this.params, init.params);
       href = appendParams(href, params);
     }
+    const tooLong = urlProblem(href);
+    if (tooLong !== undefined) throw new TypeError(tooLong);
 
     const headers = init.headers === null
       ? new Headers()
@@ -631,6 +639,9 @@ export class Session implements AsyncDisposable, Disposable {
       redirect: "manual",
       ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
     } as RequestInit);
+    // The auth function runs per attempt on a copy (attempts.ts), so its
+    // headers never reach the hop's template and cannot follow a redirect.
+    const authHeaders: string[] = [];
 
     const replayable = body === null || !(body instanceof ReadableStream);
     return {
@@ -643,6 +654,7 @@ export class Session implements AsyncDisposable, Disposable {
         cookies: init.cookies,
         manualCookie,
         auth,
+        authHeaders,
         firstUrl: href,
         replay: replayable ? () => body : undefined,
         policies: this.#policies(init),
@@ -746,6 +758,8 @@ export class Session implements AsyncDisposable, Disposable {
     init: SendOptions = {},
   ): Promise<SessionResponse> {
     if (this.#closed) throw new SessionClosedError(request);
+    const tooLong = urlProblem(request.url);
+    if (tooLong !== undefined) throw new TypeError(tooLong);
     let spare: Request | undefined;
     if (request.body !== null) spare = request.clone();
     const outgoing = request.redirect === "manual"
@@ -759,6 +773,7 @@ export class Session implements AsyncDisposable, Disposable {
       cookies: undefined,
       manualCookie: null,
       auth: undefined,
+      authHeaders: [],
       firstUrl: request.url,
       replay: spare ? () => spare!.clone().arrayBuffer() : () => null,
       policies: this.#policies(init),
@@ -866,6 +881,8 @@ export class Session implements AsyncDisposable, Disposable {
         }
         let nextUrl: URL;
         try {
+          const tooLong = urlProblem(location);
+          if (tooLong !== undefined) throw new RedirectError(tooLong);
           nextUrl = resolveLocation(location, currentUrl);
         } catch (error) {
           await response.body?.cancel();
@@ -928,7 +945,7 @@ export class Session implements AsyncDisposable, Disposable {
     try {
       signal.throwIfAborted();
       response = await this.pool.fetch(
-        new Request(request, { signal }),
+        new Request(withoutProxyAuthorization(request), { signal }),
         signal,
         { proxy, tls: flight.tls },
       );
@@ -1002,6 +1019,9 @@ export class Session implements AsyncDisposable, Disposable {
     const from = new URL(prevUrl);
     const first = new URL(flight.firstUrl);
     if (shouldStripAuth(from, nextUrl)) headers.delete("authorization");
+    if (shouldStripAuth(first, nextUrl)) {
+      for (const name of flight.authHeaders) headers.delete(name);
+    }
     // A proxy's credentials are for the proxy alone, never for an origin.
     headers.delete("proxy-authorization");
 

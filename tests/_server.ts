@@ -35,9 +35,14 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+export interface ServeOptions {
+  /** The loopback address to listen on; `127.0.0.1` by default. */
+  host?: string;
+}
+
 export async function serve(
   handler: Handler,
-  options: { host?: string } = {},
+  options: ServeOptions = {},
 ): Promise<TestServer> {
   const host = options.host ?? "127.0.0.1";
   const sockets = new Set<import("node:net").Socket>();
@@ -55,7 +60,13 @@ export async function serve(
     state.maxInFlight = Math.max(state.maxInFlight, inFlight);
     res.on("close", () => inFlight--);
     const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    try {
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+    } catch {
+      // The client went away before the request was complete (an abort, a
+      // reset): there is nothing to record or answer.
+      return;
+    }
     const body = Buffer.concat(chunks).toString("utf8");
     seen.push({
       method: req.method ?? "",

@@ -1,0 +1,128 @@
+/**
+ * Small guards a session applies to every hop it sends, so that secrets stay
+ * where they belong whatever built the request: the session, the caller, an
+ * auth function or a redirect.
+ *
+ * @example
+ * ```ts
+ * import { withoutProxyAuthorization } from "@fetchkit/session/guard";
+ *
+ * const r = withoutProxyAuthorization(
+ *   new Request("http://127.0.0.1:8080/", {
+ *     headers: { "proxy-authorization": "Basic eDp5" },
+ *   }),
+ * );
+ * r.headers.has("proxy-authorization"); // false
+ * ```
+ *
+ * @module
+ */
+
+/**
+ * Returns the request without a `Proxy-Authorization` header (the same
+ * object when it has none). A proxy's credentials belong to the proxy's own
+ * settings; as a request header they would be sent to the origin itself
+ * (requests CVE-2023-32681, undici CVE-2024-24758).
+ *
+ * @example
+ * ```ts
+ * import { withoutProxyAuthorization } from "@fetchkit/session/guard";
+ *
+ * const plain = new Request("http://127.0.0.1:8080/");
+ * withoutProxyAuthorization(plain) === plain; // true
+ * ```
+ *
+ * @param request the request about to be sent
+ * @returns a request that carries no proxy credentials
+ */
+export function withoutProxyAuthorization(request: Request): Request {
+  if (!request.headers.has("proxy-authorization")) return request;
+  // Bun keeps the old headers for `new Request(request, { headers })` when
+  // the new ones are empty, so the copy's own headers are edited instead.
+  const copy = new Request(request);
+  copy.headers.delete("proxy-authorization");
+  return copy;
+}
+
+/**
+ * The names of the headers an auth function added or changed: they are
+ * credentials too, and are dropped with `Authorization` when a redirect
+ * leaves the first origin.
+ *
+ * @example
+ * ```ts
+ * import { changedHeaders } from "@fetchkit/session/guard";
+ *
+ * changedHeaders(new Headers({ a: "1" }), new Headers({ a: "1", k: "x" }));
+ * // ["k"]
+ * ```
+ *
+ * @param before the headers given to the auth function
+ * @param after the headers of the request it returned
+ * @returns lower-case header names
+ */
+export function changedHeaders(before: Headers, after: Headers): string[] {
+  const names: string[] = [];
+  for (const [name, value] of after) {
+    if (before.get(name) !== value) names.push(name);
+  }
+  return names;
+}
+
+/**
+ * The longest URL a session sends or follows, in characters. Servers refuse
+ * far shorter ones (8 KiB is common), and the runtimes disagree beyond 64 KiB
+ * (Deno fails, Bun sends), so anything longer is refused with a clear error
+ * before a byte is sent.
+ *
+ * @example
+ * ```ts
+ * import { MAX_URL_LENGTH } from "@fetchkit/session/guard";
+ *
+ * MAX_URL_LENGTH; // 32768
+ * ```
+ */
+export const MAX_URL_LENGTH = 32_768;
+
+/**
+ * Why a URL may not be sent, or `undefined` when it may: today, only when it
+ * is longer than {@linkcode MAX_URL_LENGTH}. The message quotes the start of
+ * the URL, never all of it.
+ *
+ * @example
+ * ```ts
+ * import { urlProblem } from "@fetchkit/session/guard";
+ *
+ * urlProblem("http://127.0.0.1/"); // undefined
+ * urlProblem("http://127.0.0.1/" + "a".repeat(40_000)); // "URL too long: …"
+ * ```
+ *
+ * @param href the URL
+ * @returns a message, or `undefined`
+ */
+export function urlProblem(href: string): string | undefined {
+  if (href.length <= MAX_URL_LENGTH) return undefined;
+  return `URL too long: ${href.length} characters, the most is ${MAX_URL_LENGTH} (${
+    JSON.stringify(href.slice(0, 60))
+  }…)`;
+}
+
+/**
+ * A URL string as the URL parser will read it: leading and trailing C0
+ * controls and spaces removed, and every tab, CR and LF. Deciding whether a
+ * request path is absolute on anything else would let `" http://evil/"` or
+ * `"ht\ttp://evil/"` pass for a relative path.
+ *
+ * @example
+ * ```ts
+ * import { parsedText } from "@fetchkit/session/guard";
+ *
+ * parsedText(" ht\ttp://a.test/\n"); // "http://a.test/"
+ * ```
+ *
+ * @param text the URL as given
+ * @returns the URL as parsed
+ */
+export function parsedText(text: string): string {
+  return text.replace(/^[\0-\x20]+|[\0-\x20]+$/g, "").replace(/[\t\n\r]/g, "");
+}

@@ -1,0 +1,310 @@
+// Cookie jar rules (RFC 6265 / 6265bis through tough-cookie and our wiring).
+// Domain names that do not resolve are exercised on the jar directly with
+// storeResponse/headerFor; the rest at a loopback server, proving what the
+// server received.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { echo, serve, type TestServer } from "../_server.ts";
+import { Cookies, Session } from "../../mod.ts";
+
+/** A server whose `/set?h=...` answers with the given Set-Cookie lines. */
+function cookieServer(): Promise<TestServer> {
+  return serve((req, res) => {
+    const url = new URL(req.url ?? "/", "http://x");
+    if (url.pathname.endsWith("/set")) {
+      res.setHeader("set-cookie", url.searchParams.getAll("h"));
+      res.end("set");
+      return;
+    }
+    echo(req, res);
+  });
+}
+
+async function setThenRead(
+  s: Session,
+  base: string,
+  lines: string[],
+  readPath = "/read",
+): Promise<string | undefined> {
+  const set = new URL(`${base}/set`);
+  for (const h of lines) set.searchParams.append("h", h);
+  const r = await s.get(set.href);
+  assert.equal(r.status, 200);
+  await r.text();
+  const got = await (await s.get(`${base}${readPath}`)).json();
+  return got.headers.cookie;
+}
+
+test("RFC 6265 §5.3: Domain= set to a public suffix is ignored", () => {
+  const c = new Cookies();
+  c.storeResponse("http://shop.example.com/", [
+    "tld=1; Domain=com",
+    "dotted=1; Domain=.com",
+    "cc=1; Domain=co.uk",
+    "ok=1",
+  ]);
+  assert.equal(c.headerFor("http://other.com/"), "");
+  assert.equal(c.headerFor("http://example.com/"), "");
+  assert.equal(c.headerFor("http://shop.example.com/"), "ok=1");
+  c.storeResponse("http://shop.example.co.uk/", ["cc=1; Domain=co.uk"]);
+  assert.equal(c.headerFor("http://evil.co.uk/"), "");
+  assert.deepEqual(Object.keys(c.toObject()), ["ok"]);
+});
+
+test("RFC 6265 §5.3: Domain= naming a domain the response host does not belong to is ignored", () => {
+  const c = new Cookies();
+  c.storeResponse("http://attacker.test/", [
+    "a=1; Domain=victim.test",
+    "b=1; Domain=sub.attacker.test",
+    "c=1; Domain=tacker.test",
+  ]);
+  assert.equal(c.headerFor("http://victim.test/"), "");
+  assert.equal(c.headerFor("http://sub.attacker.test/"), "");
+  assert.equal(c.headerFor("http://tacker.test/"), "");
+  assert.equal(c.size, 0);
+});
+
+test("RFC 6265 §5.3: a host-only cookie is not sent to subdomains; a Domain cookie is", () => {
+  const c = new Cookies();
+  c.storeResponse("http://example.test/", [
+    "host=1",
+    "dom=1; Domain=example.test",
+  ]);
+  assert.equal(c.headerFor("http://example.test/"), "host=1; dom=1");
+  assert.equal(c.headerFor("http://www.example.test/"), "dom=1");
+  assert.equal(c.headerFor("http://badexample.test/"), "");
+});
+
+test("RFC 6265 §5.1.4: path matching — /admin is not a prefix of /administrator", async () => {
+  const server = await cookieServer();
+  try {
+    await using s = new Session();
+    const cookie = await setThenRead(
+      s,
+      server.origin,
+      ["adm=1; Path=/admin"],
+      "/admin/users",
+    );
+    assert.equal(cookie, "adm=1");
+    for (const path of ["/administrator", "/admin-panel", "/", "/Admin"]) {
+      const got = await (await s.get(`${server.origin}${path}`)).json();
+      assert.equal(got.headers.cookie, undefined, path);
+    }
+    const exact = await (await s.get(`${server.origin}/admin`)).json();
+    assert.equal(exact.headers.cookie, "adm=1");
+  } finally {
+    await server.close();
+  }
+});
+
+test("RFC 6265 §5.4: a Secure cookie is never sent over http", async () => {
+  const server = await serve(echo);
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    s.cookies.set("sec", "1", { domain: "127.0.0.1", secure: true });
+    s.cookies.set("plain", "1");
+    assert.equal(s.cookies.get("sec"), "1");
+    await (await s.get("/")).text();
+    assert.equal(server.seen[0].headers.cookie, "plain=1");
+  } finally {
+    await server.close();
+  }
+});
+
+test("RFC 6265bis: an http response cannot create a Secure cookie", async () => {
+  const server = await cookieServer();
+  try {
+    await using s = new Session();
+    const cookie = await setThenRead(s, server.origin, [
+      "sec=1; Secure",
+      "plain=1",
+    ]);
+    assert.equal(cookie, "plain=1");
+    assert.equal(s.cookies.get("sec"), undefined);
+  } finally {
+    await server.close();
+  }
+});
+
+test("RFC 6265bis 'leave secure cookies alone': http cannot overwrite or shadow a Secure cookie", () => {
+  const c = new Cookies();
+  c.storeResponse("https://bank.test/", ["sid=good; Secure; Path=/"]);
+  c.storeResponse("http://bank.test/", [
+    "sid=evil; Path=/",
+    "sid=evil; Path=/account",
+    "sid=evil; Domain=bank.test",
+    "other=1",
+  ]);
+  c.storeResponse("http://www.bank.test/", ["sid=evil; Domain=bank.test"]);
+  assert.equal(c.headerFor("https://bank.test/account"), "sid=good; other=1");
+  assert.equal(c.headerFor("https://www.bank.test/"), "");
+  assert.equal(c.get("sid"), "good");
+  // https itself may replace it.
+  c.storeResponse("https://bank.test/", ["sid=new; Secure; Path=/"]);
+  assert.equal(c.get("sid"), "new");
+});
+
+test("RFC 6265bis cookie prefixes: __Secure- and __Host- are enforced", () => {
+  const c = new Cookies();
+  c.storeResponse("http://site.test/", [
+    "__Secure-a=1; Secure",
+    "__Host-b=1; Secure; Path=/",
+  ]);
+  c.storeResponse("https://site.test/", [
+    "__Secure-c=1",
+    "__Host-d=1; Secure; Path=/; Domain=site.test",
+    "__Host-e=1; Secure; Path=/x",
+    "__Host-f=1; Path=/",
+    "__Secure-ok=1; Secure",
+    "__Host-ok=1; Secure; Path=/",
+  ]);
+  assert.deepEqual(
+    Object.keys(c.toObject()).sort(),
+    ["__Host-ok", "__Secure-ok"],
+  );
+  assert.equal(c.headerFor("https://www.site.test/"), "");
+});
+
+test("RFC 6265 §5.3: Max-Age=0 and a past Expires delete the cookie; Max-Age sets the expiry", async () => {
+  const server = await cookieServer();
+  try {
+    await using s = new Session();
+    assert.equal(
+      await setThenRead(s, server.origin, ["a=1", "b=1", "c=1; Max-Age=3600"]),
+      "a=1; b=1; c=1",
+    );
+    const c = s.cookies.list().find((x) => x.key === "c")!;
+    const left = c.expiryTime()! - Date.now();
+    assert.ok(left > 3_500_000 && left <= 3_600_000, String(left));
+    assert.equal(
+      await setThenRead(s, server.origin, [
+        "a=; Max-Age=0",
+        "b=; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+      ]),
+      "c=1",
+    );
+    assert.deepEqual(s.cookies.toObject(), { c: "1" });
+  } finally {
+    await server.close();
+  }
+});
+
+test("Malformed Set-Cookie lines are ignored without failing the request", async () => {
+  const server = await serve((_req, res) => {
+    // Written raw so that node does not tidy them up.
+    res.writeHead(
+      200,
+      [
+        ["set-cookie", "=novalue-and-no-name"],
+        ["set-cookie", ";;;"],
+        ["set-cookie", "noequals"],
+        ["set-cookie", "a=1; Domain="],
+        ["set-cookie", "b=1; Path"],
+        ["set-cookie", "exp=1; Expires=not a date; Max-Age=abc"],
+        ["set-cookie", `huge=${"x".repeat(10_000)}`],
+        ["set-cookie", "good=1; Path=/"],
+      ].flat(),
+    );
+    res.end("ok");
+  });
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    const r = await s.get("/");
+    assert.equal(r.status, 200);
+    assert.equal(await r.text(), "ok");
+    assert.equal(s.cookies.get("good"), "1");
+    assert.equal(s.cookies.get("huge"), undefined);
+    await (await s.get("/again")).text();
+    const sent = String(server.seen[1].headers.cookie);
+    assert.match(sent, /(^|; )good=1($|;)/);
+    assert.ok(!sent.includes("huge="));
+  } finally {
+    await server.close();
+  }
+});
+
+test("CVE-2023-26136: cookie names and domains like __proto__ cannot pollute Object.prototype", async () => {
+  const server = await cookieServer();
+  try {
+    await using s = new Session();
+    await setThenRead(s, server.origin, [
+      "__proto__=polluted; Path=/",
+      "constructor=polluted",
+      "prototype=polluted",
+      "x=1; Domain=__proto__",
+      "y=1; Path=/__proto__",
+    ]);
+    const probe = {} as Record<string, unknown>;
+    assert.equal(probe.polluted, undefined);
+    assert.equal(Object.prototype.hasOwnProperty.call(probe, "x"), false);
+    assert.equal(typeof probe.constructor, "function");
+    assert.equal(typeof Object.prototype.toString, "function");
+    const obj = s.cookies.toObject();
+    assert.equal(Object.getPrototypeOf(obj), Object.prototype);
+    assert.equal(
+      Object.getOwnPropertyDescriptor(obj, "__proto__")?.value,
+      "polluted",
+    );
+    // The jar itself (tough-cookie's index) is not polluted either.
+    const c = new Cookies();
+    c.storeResponse("http://__proto__/", ["a=1"]);
+    c.storeResponse("http://example.test/__proto__", ["b=1; Domain=__proto__"]);
+    assert.equal(({} as Record<string, unknown>)["example.test"], undefined);
+    assert.equal(({} as Record<string, unknown>).a, undefined);
+  } finally {
+    await server.close();
+  }
+});
+
+test("Jar bound: a hostile server cannot grow one domain past maxCookiesPerDomain; the least recently used go", async () => {
+  let batch = 0;
+  const server = await serve((req, res) => {
+    if (req.url === "/flood") {
+      // 50 a response: Deno's HTTP client refuses more than 100 headers.
+      const start = batch++ * 50;
+      res.setHeader(
+        "set-cookie",
+        Array.from({ length: 50 }, (_, i) => `f${start + i}=1; Path=/flood`),
+      );
+    }
+    echo(req, res);
+  });
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    assert.equal(s.cookies.maxCookiesPerDomain, 180);
+    s.cookies.set("keep", "1");
+    for (let i = 0; i < 10; i++) {
+      await (await s.get("/flood")).text();
+      // Used on every request, so it is never the least recently used.
+      await (await s.get("/use")).text();
+    }
+    assert.equal(s.cookies.size, 180);
+    assert.equal(s.cookies.get("keep"), "1");
+    assert.equal(s.cookies.get("f499"), "1");
+    assert.equal(s.cookies.get("f0"), undefined);
+    await (await s.get("/flood/x")).text();
+    const sent = String(server.seen.at(-1)!.headers.cookie).split("; ");
+    assert.equal(sent.length, 180);
+    assert.ok(sent.includes("keep=1"));
+    assert.ok(!sent.includes("f0=1"));
+  } finally {
+    await server.close();
+  }
+});
+
+test("Jar bound: the total is capped across domains, evicting the least recently used", () => {
+  const c = new Cookies({ maxCookies: 500, maxCookiesPerDomain: 50 });
+  c.storeResponse("http://keep.test/", ["k=1"]);
+  for (let d = 0; d < 40; d++) {
+    const lines = Array.from({ length: 60 }, (_, i) => `c${i}=1`);
+    c.storeResponse(`http://d${d}.test/`, lines);
+    // keep.test stays in use.
+    assert.equal(c.headerFor("http://keep.test/"), "k=1");
+  }
+  assert.ok(c.size <= 500, String(c.size));
+  assert.ok(c.size >= 450, String(c.size));
+  assert.equal(c.headerFor("http://keep.test/"), "k=1");
+  assert.equal(c.headerFor("http://d0.test/"), "");
+  assert.equal(c.headerFor("http://d39.test/").split("; ").length, 50);
+  assert.throws(() => new Cookies({ maxCookies: 0 }), RangeError);
+});
