@@ -6,6 +6,7 @@ import {
   RetryError,
   type RetryState,
   Session,
+  SessionClosedError,
 } from "../mod.ts";
 import {
   backoffDelay,
@@ -521,6 +522,72 @@ test("retry: a 307 hop that is retried sends the body again each time", async ()
       ],
     );
     assert.equal(server.seen[2].headers["content-type"], "application/json");
+  } finally {
+    await server.close();
+  }
+});
+
+test("retry: closing the session during a backoff wait rejects at once", async () => {
+  const server = await serve((_req, res) => {
+    res.statusCode = 503;
+    res.end();
+  });
+  try {
+    const s = new Session({
+      baseUrl: server.origin,
+      retry: { limit: 3, backoff: 60_000, maxDelay: 60_000 },
+    });
+    const started = performance.now();
+    await assert.rejects(
+      s.get("/x", {
+        hooks: { beforeRetry: [() => void s.close()] },
+      }),
+      SessionClosedError,
+    );
+    assert.ok(performance.now() - started < 5_000);
+    assert.equal(server.seen.length, 1);
+  } finally {
+    await server.close();
+  }
+});
+
+test("retry: the caller's signal cuts a backoff wait short with its reason", async () => {
+  const server = await serve((_req, res) => {
+    res.statusCode = 503;
+    res.end();
+  });
+  try {
+    await using s = new Session({
+      baseUrl: server.origin,
+      retry: { limit: 3, backoff: 60_000, maxDelay: 60_000 },
+    });
+    const controller = new AbortController();
+    const reason = new Error("user gave up");
+    await assert.rejects(
+      s.get("/x", {
+        signal: controller.signal,
+        hooks: { beforeRetry: [() => controller.abort(reason)] },
+      }),
+      (e) => e === reason,
+    );
+    assert.equal(server.seen.length, 1);
+  } finally {
+    await server.close();
+  }
+});
+
+test("retry: send() retries a prepared request and replays its body", async () => {
+  const server = await serve((_req, res) => {
+    res.statusCode = server.seen.length === 1 ? 503 : 200;
+    res.end();
+  });
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    const request = await s.prepare("PUT", "/doc", { body: "contents" });
+    const r = await s.send(request, { retry: { limit: 1, ...FAST } });
+    assert.equal(r.status, 200);
+    assert.equal(r.retryCount, 1);
+    assert.deepEqual(server.seen.map((x) => x.body), ["contents", "contents"]);
   } finally {
     await server.close();
   }
