@@ -17,6 +17,7 @@
  * @module
  */
 
+import { readFile } from "node:fs/promises";
 import {
   canonicalDomain,
   Cookie,
@@ -24,7 +25,17 @@ import {
   defaultPath,
   domainMatch,
   pathMatch,
+  type SerializedCookieJar,
+  type Store,
 } from "tough-cookie";
+import {
+  type CookieFileFormat,
+  type CookieFileProblem,
+  formatNetscape,
+  parseCookieFile,
+  parseJSONCookies,
+  writeFileAtomic,
+} from "./cookiefile.ts";
 
 /**
  * Attributes of a cookie set through {@linkcode Cookies.set}.
@@ -89,6 +100,12 @@ export interface CookieFilter {
 export interface CookiesOptions {
   /** A `tough-cookie` jar to use instead of a new in-memory one. */
   jar?: CookieJar;
+  /**
+   * A `tough-cookie` store for a new jar to keep its cookies in, instead of
+   * memory: any `Store`, synchronous or not (such as
+   * `@fetchkit/session/redis`). Not together with `jar`.
+   */
+  store?: Store;
   /** The domain that {@linkcode Cookies.set} uses when none is given. */
   defaultDomain?: () => string | undefined;
   /**
@@ -129,6 +146,21 @@ function touch(cookie: Cookie): void {
   lastUse.set(cookie, ++useClock);
 }
 
+/**
+ * Turns a cookie's Max-Age into an absolute expiry, fixed when it is stored.
+ * tough-cookie counts Max-Age from `lastAccessed`, which every lookup moves
+ * forward, so a cookie that keeps being sent would never expire.
+ */
+function anchorMaxAge(cookie: Cookie, now: number): Cookie {
+  const age = cookie.maxAge;
+  if (age === null || age === undefined || age === "Infinity") return cookie;
+  cookie.expires = age === "-Infinity" || age <= 0
+    ? new Date(0)
+    : new Date(now + age * 1000);
+  cookie.maxAge = null;
+  return cookie;
+}
+
 /** Least recently used first; the older cookie first on a tie. */
 function byUse(a: Cookie, b: Cookie): number {
   return (lastUse.get(a) ?? 0) - (lastUse.get(b) ?? 0) ||
@@ -150,13 +182,24 @@ function callSync<T>(
     failure = error;
     value = result;
   });
-  if (!done) {
-    throw new TypeError(
-      "This cookie store is asynchronous; use the jar's async methods",
-    );
-  }
+  if (!done) throw asyncStoreError("this method");
   if (failure) throw failure;
   return value as T;
+}
+
+function asyncStoreError(method: string): TypeError {
+  return new TypeError(
+    `This jar's cookie store is asynchronous, so ${method} cannot answer at once: use its Async twin (getAsync, setAsync, deleteAsync, clearAsync, toObjectAsync, listAsync, toJSONAsync)`,
+  );
+}
+
+/** Calls a store method in callback style, so that any store works. */
+function callAsync<T>(
+  run: (callback: (error: Error | null, result?: T) => void) => void,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    run((error, result) => error ? reject(error) : resolve(result as T));
+  });
 }
 
 function isLive(cookie: Cookie, now: number): boolean {
@@ -165,8 +208,65 @@ function isLive(cookie: Cookie, now: number): boolean {
 }
 
 /**
+ * Options of {@linkcode Cookies.save}.
+ *
+ * @example
+ * ```ts
+ * import type { SaveCookiesOptions } from "@fetchkit/session";
+ *
+ * const o: SaveCookiesOptions = { format: "netscape" };
+ * ```
+ */
+export interface SaveCookiesOptions {
+  /**
+   * `"json"` (tough-cookie's serialised jar, the default: it keeps every
+   * attribute) or `"netscape"` (curl's `cookies.txt`).
+   */
+  format?: CookieFileFormat;
+}
+
+/**
+ * Options of {@linkcode Cookies.load}.
+ *
+ * @example
+ * ```ts
+ * import type { LoadCookiesOptions } from "@fetchkit/session";
+ *
+ * const o: LoadCookiesOptions = { format: "json" };
+ * ```
+ */
+export interface LoadCookiesOptions {
+  /** The file's format; by default it is told from the content. */
+  format?: CookieFileFormat;
+}
+
+/**
+ * What {@linkcode Cookies.load} read.
+ *
+ * @example
+ * ```ts
+ * import { Cookies } from "@fetchkit/session";
+ *
+ * const { loaded, problems } = await new Cookies().load("/tmp/cookies.txt");
+ * for (const p of problems) console.warn(`line ${p.line}: ${p.reason}`);
+ * ```
+ */
+export interface LoadCookiesResult {
+  /** The format that was read. */
+  format: CookieFileFormat;
+  /** How many cookies were put in the jar. */
+  loaded: number;
+  /** The lines (or JSON entries) skipped, with the reason. */
+  problems: CookieFileProblem[];
+}
+
+/**
  * The session's cookie jar. Reach `tough-cookie`'s own jar through
  * {@linkcode Cookies.jar} for anything this API does not cover.
+ *
+ * With a synchronous store (the default in-memory one), every method works.
+ * With an asynchronous store (Redis, a database) the synchronous methods
+ * throw a `TypeError`; use their `…Async` twins, which work with any store.
  *
  * @example
  * ```ts
@@ -185,6 +285,11 @@ export class Cookies {
   readonly maxCookiesPerDomain: number;
   /** The total cap, see {@linkcode CookiesOptions.maxCookies}. */
   readonly maxCookies: number;
+  /**
+   * Whether the jar's store answers synchronously (the in-memory store does),
+   * so that the synchronous methods work.
+   */
+  readonly synchronous: boolean;
   #defaultDomain: (() => string | undefined) | undefined;
   /**
    * An upper bound of the cookies in the jar: counting exactly on every
@@ -194,18 +299,23 @@ export class Cookies {
   #bound = 0;
 
   /**
-   * Creates a jar, empty and in memory unless `options.jar` is given.
+   * Creates a jar, empty and in memory unless `options.jar` or
+   * `options.store` is given.
    *
-   * @param options the jar to wrap and the default domain
+   * @param options the jar or store to use, and the default domain
    */
   constructor(options: CookiesOptions = {}) {
-    this.jar = options.jar ?? new CookieJar(undefined, {
+    if (options.jar && options.store) {
+      throw new TypeError("Give a jar or a store, not both");
+    }
+    this.jar = options.jar ?? new CookieJar(options.store, {
       // Loopback is not a secure context here: a Secure cookie goes over
       // https only, whatever the host.
       allowSecureOnLocal: false,
       prefixSecurity: "strict",
       rejectPublicSuffixes: true,
     });
+    this.synchronous = this.jar.store.synchronous === true;
     this.#defaultDomain = options.defaultDomain;
     this.maxCookiesPerDomain = checkCap(
       options.maxCookiesPerDomain,
@@ -213,7 +323,7 @@ export class Cookies {
       180,
     );
     this.maxCookies = checkCap(options.maxCookies, "maxCookies", 3000);
-    this.#bound = options.jar ? Infinity : 0;
+    this.#bound = options.jar || options.store ? Infinity : 0;
   }
 
   /**
@@ -272,30 +382,27 @@ export class Cookies {
     );
   }
 
+  #requireSync(method: string): void {
+    if (!this.synchronous) throw asyncStoreError(method);
+  }
+
   /** Every cookie in the jar, expired ones included. */
   #all(): Cookie[] {
     const store = this.jar.store;
-    return callSync<Cookie[]>((cb) => store.getAllCookies(cb));
+    return callSync<Cookie[]>((cb) => store.getAllCookies(cb)) ?? [];
   }
 
-  /**
-   * Adds a cookie, or replaces the one with the same name, domain and path.
-   * Throws a `TypeError` for a name or value that could not be sent, or a
-   * domain the jar refuses (a public suffix such as `com`).
-   *
-   * @example
-   * ```ts
-   * import { Cookies } from "@fetchkit/session/cookies";
-   *
-   * const c = new Cookies();
-   * c.set("sid", "abc", { domain: "example.com", secure: true, maxAge: 3600 });
-   * ```
-   *
-   * @param name the cookie name
-   * @param value the cookie value
-   * @param options its attributes
-   */
-  set(name: string, value: string, options: CookieOptions = {}): void {
+  async #allAsync(): Promise<Cookie[]> {
+    const store = this.jar.store;
+    return (await callAsync<Cookie[]>((cb) => store.getAllCookies(cb))) ?? [];
+  }
+
+  /** The cookie `set` stores, and the URL it is stored for. */
+  #build(
+    name: string,
+    value: string,
+    options: CookieOptions,
+  ): { cookie: Cookie; url: string } {
     if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
       throw new TypeError(`Invalid cookie name: ${JSON.stringify(name)}`);
     }
@@ -324,21 +431,67 @@ export class Cookies {
       sameSite: options.sameSite,
       domain: hostOnly ? null : domain,
     });
+    anchorMaxAge(cookie, Date.now());
     const scheme = options.secure || name.startsWith("__") ? "https" : "http";
     const host = domain.includes(":") ? `[${domain}]` : domain;
+    return { cookie, url: `${scheme}://${host}${path}` };
+  }
+
+  /**
+   * Adds a cookie, or replaces the one with the same name, domain and path.
+   * Throws a `TypeError` for a name or value that could not be sent, or a
+   * domain the jar refuses (a public suffix such as `com`).
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * const c = new Cookies();
+   * c.set("sid", "abc", { domain: "example.com", secure: true, maxAge: 3600 });
+   * ```
+   *
+   * @param name the cookie name
+   * @param value the cookie value
+   * @param options its attributes
+   */
+  set(name: string, value: string, options: CookieOptions = {}): void {
+    this.#requireSync("set");
+    const { cookie, url } = this.#build(name, value, options);
     try {
-      const stored = this.jar.setCookieSync(
-        cookie,
-        `${scheme}://${host}${path}`,
-        { http: true },
-      );
-      if (stored) touch(stored);
-      this.#evict(cookie.domain ?? domain);
+      const stored = this.jar.setCookieSync(cookie, url, { http: true });
+      if (stored) {
+        touch(stored);
+        this.#evict(stored.domain);
+      }
     } catch (error) {
-      throw new TypeError(
-        `Cookie ${name} was refused for ${domain}: ${(error as Error).message}`,
-        { cause: error },
-      );
+      throw refused(name, url, error);
+    }
+  }
+
+  /**
+   * {@linkcode Cookies.set} for any store, synchronous or not.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * await new Cookies().setAsync("sid", "abc", { domain: "example.com" });
+   * ```
+   *
+   * @param name the cookie name
+   * @param value the cookie value
+   * @param options its attributes
+   */
+  async setAsync(
+    name: string,
+    value: string,
+    options: CookieOptions = {},
+  ): Promise<void> {
+    const { cookie, url } = this.#build(name, value, options);
+    try {
+      await this.jar.setCookie(cookie, url, { http: true });
+    } catch (error) {
+      throw refused(name, url, error);
     }
   }
 
@@ -362,23 +515,29 @@ export class Cookies {
    * @returns the value, or `undefined`
    */
   get(name: string, filter: CookieFilter = {}): string | undefined {
-    let best: Cookie | undefined;
-    const now = Date.now();
-    for (const c of this.#matching(name, filter)) {
-      if (!isLive(c, now)) continue;
-      if (!best || (c.path ?? "").length > (best.path ?? "").length) best = c;
-    }
-    return best?.value;
+    this.#requireSync("get");
+    return pick(this.#all(), name, filter);
   }
 
-  *#matching(name: string, filter: CookieFilter): Iterable<Cookie> {
-    const domain = filter.domain?.replace(/^\./, "").toLowerCase();
-    for (const c of this.#all()) {
-      if (c.key !== name) continue;
-      if (domain !== undefined && c.domain !== domain) continue;
-      if (filter.path !== undefined && c.path !== filter.path) continue;
-      yield c;
-    }
+  /**
+   * {@linkcode Cookies.get} for any store, synchronous or not.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * await new Cookies().getAsync("sid"); // undefined
+   * ```
+   *
+   * @param name the cookie name
+   * @param filter the domain and path to match
+   * @returns the value, or `undefined`
+   */
+  async getAsync(
+    name: string,
+    filter: CookieFilter = {},
+  ): Promise<string | undefined> {
+    return pick(await this.#allAsync(), name, filter);
   }
 
   /**
@@ -399,10 +558,37 @@ export class Cookies {
    * @returns whether a cookie was removed
    */
   delete(name: string, filter: CookieFilter = {}): boolean {
+    this.#requireSync("delete");
     const store = this.jar.store;
     let removed = false;
-    for (const c of [...this.#matching(name, filter)]) {
+    for (const c of matching(this.#all(), name, filter)) {
       callSync<void>((cb) =>
+        store.removeCookie(c.domain ?? "", c.path ?? "/", c.key, cb)
+      );
+      removed = true;
+    }
+    return removed;
+  }
+
+  /**
+   * {@linkcode Cookies.delete} for any store, synchronous or not.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * await new Cookies().deleteAsync("sid"); // false
+   * ```
+   *
+   * @param name the cookie name
+   * @param filter the domain and path to match
+   * @returns whether a cookie was removed
+   */
+  async deleteAsync(name: string, filter: CookieFilter = {}): Promise<boolean> {
+    const store = this.jar.store;
+    let removed = false;
+    for (const c of matching(await this.#allAsync(), name, filter)) {
+      await callAsync<void>((cb) =>
         store.removeCookie(c.domain ?? "", c.path ?? "/", c.key, cb)
       );
       removed = true;
@@ -423,7 +609,22 @@ export class Cookies {
    * ```
    */
   clear(): void {
+    this.#requireSync("clear");
     this.jar.removeAllCookiesSync();
+  }
+
+  /**
+   * {@linkcode Cookies.clear} for any store, synchronous or not.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * await new Cookies().clearAsync();
+   * ```
+   */
+  async clearAsync(): Promise<void> {
+    await this.jar.removeAllCookies();
   }
 
   /**
@@ -437,6 +638,7 @@ export class Cookies {
    * ```
    */
   get size(): number {
+    this.#requireSync("size");
     const now = Date.now();
     return this.#all().filter((c) => isLive(c, now)).length;
   }
@@ -457,13 +659,24 @@ export class Cookies {
    * @returns the cookies by name
    */
   toObject(): Record<string, string> {
-    const now = Date.now();
-    const live = this.#all()
-      .filter((c) => isLive(c, now))
-      .sort((a, b) => (a.path ?? "").length - (b.path ?? "").length);
-    // fromEntries defines own properties, so a cookie named __proto__ is
-    // just a key and cannot reach Object.prototype.
-    return Object.fromEntries(live.map((c) => [c.key, c.value]));
+    this.#requireSync("toObject");
+    return asObject(this.#all());
+  }
+
+  /**
+   * {@linkcode Cookies.toObject} for any store, synchronous or not.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * await new Cookies().toObjectAsync(); // {}
+   * ```
+   *
+   * @returns the cookies by name
+   */
+  async toObjectAsync(): Promise<Record<string, string>> {
+    return asObject(await this.#allAsync());
   }
 
   /**
@@ -480,8 +693,26 @@ export class Cookies {
    * @returns the cookies
    */
   list(): Cookie[] {
+    this.#requireSync("list");
     const now = Date.now();
     return this.#all().filter((c) => isLive(c, now));
+  }
+
+  /**
+   * {@linkcode Cookies.list} for any store, synchronous or not.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * const all = await new Cookies().listAsync();
+   * ```
+   *
+   * @returns the cookies
+   */
+  async listAsync(): Promise<Cookie[]> {
+    const now = Date.now();
+    return (await this.#allAsync()).filter((c) => isLive(c, now));
   }
 
   /**
@@ -501,9 +732,28 @@ export class Cookies {
    * @returns the header value
    */
   headerFor(url: string): string {
+    if (!this.synchronous) throw asyncStoreError("headerFor");
     const cookies = this.jar.getCookiesSync(url);
     for (const c of cookies) touch(c);
     return cookies.map((c) => c.cookieString()).join("; ");
+  }
+
+  /**
+   * {@linkcode Cookies.headerFor} for any store, synchronous or not; a
+   * session uses it when its store is asynchronous.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * await new Cookies().headerForAsync("http://example.com/"); // ""
+   * ```
+   *
+   * @param url the URL of the request
+   * @returns the header value
+   */
+  headerForAsync(url: string): Promise<string> {
+    return this.jar.getCookieString(url);
   }
 
   /**
@@ -523,6 +773,7 @@ export class Cookies {
    * @param setCookies the `Set-Cookie` header values
    */
   storeResponse(url: string, setCookies: readonly string[]): void {
+    if (!this.synchronous) throw asyncStoreError("storeResponse");
     let parsed: URL;
     try {
       parsed = new URL(url);
@@ -530,7 +781,8 @@ export class Cookies {
       return;
     }
     for (const header of setCookies) {
-      const cookie = Cookie.parse(header);
+      const given = Cookie.parse(header);
+      const cookie = given && anchorMaxAge(given, Date.now());
       if (
         cookie === undefined ||
         cookie.key.length + cookie.value.length > MAX_COOKIE_SIZE ||
@@ -543,4 +795,260 @@ export class Cookies {
       }
     }
   }
+
+  /**
+   * {@linkcode Cookies.storeResponse} for any store, synchronous or not; a
+   * session uses it when its store is asynchronous. The cookies are stored
+   * one after the other, in the order the response gave them.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * const c = new Cookies();
+   * await c.storeResponseAsync("http://example.com/", ["a=1; Path=/"]);
+   * ```
+   *
+   * @param url the URL that answered
+   * @param setCookies the `Set-Cookie` header values
+   */
+  async storeResponseAsync(
+    url: string,
+    setCookies: readonly string[],
+  ): Promise<void> {
+    const now = Date.now();
+    for (const header of setCookies) {
+      const cookie = Cookie.parse(header);
+      if (cookie === undefined) continue;
+      await this.jar.setCookie(anchorMaxAge(cookie, now), url, {
+        ignoreError: true,
+      });
+    }
+  }
+
+  /**
+   * The jar as tough-cookie's serialised JSON, with every cookie and every
+   * attribute; `JSON.stringify(s.cookies)` calls it. Read it back with
+   * {@linkcode jarFromJSON}.
+   *
+   * @example
+   * ```ts
+   * import { Cookies, jarFromJSON } from "@fetchkit/session";
+   *
+   * const c = new Cookies();
+   * c.set("a", "1", { domain: "example.com" });
+   * const copy = jarFromJSON(JSON.stringify(c));
+   * copy.get("a"); // "1"
+   * ```
+   *
+   * @returns the serialised jar
+   */
+  toJSON(): SerializedCookieJar {
+    this.#requireSync("toJSON");
+    return this.jar.serializeSync() as SerializedCookieJar;
+  }
+
+  /**
+   * {@linkcode Cookies.toJSON} for any store, synchronous or not.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * const data = await new Cookies().toJSONAsync();
+   * ```
+   *
+   * @returns the serialised jar
+   */
+  toJSONAsync(): Promise<SerializedCookieJar> {
+    return this.jar.serialize();
+  }
+
+  /**
+   * Writes the live cookies to a file, as JSON (the default: every
+   * attribute kept) or as a Netscape `cookies.txt` that curl `-b` and wget
+   * read. The file is replaced atomically and readable by its owner only.
+   * Works with any store.
+   *
+   * @example
+   * ```ts
+   * import { Session } from "@fetchkit/session";
+   *
+   * await using s = new Session();
+   * await s.get("http://127.0.0.1:8080/login");
+   * await s.cookies.save("/tmp/cookies.json");
+   * await s.cookies.save("/tmp/cookies.txt", { format: "netscape" });
+   * ```
+   *
+   * @param path the file to write
+   * @param options the format
+   * @returns how many cookies were written
+   */
+  async save(path: string, options: SaveCookiesOptions = {}): Promise<number> {
+    const format = options.format ?? "json";
+    const now = Date.now();
+    let text: string;
+    let count: number;
+    if (format === "json") {
+      const data = await this.jar.serialize();
+      data.cookies = data.cookies.filter((c) => {
+        const cookie = Cookie.fromJSON(c);
+        return cookie !== undefined && isLive(cookie, now);
+      });
+      count = data.cookies.length;
+      text = `${JSON.stringify(data, null, 2)}\n`;
+    } else if (format === "netscape") {
+      const live = (await this.#allAsync()).filter((c) => isLive(c, now));
+      text = formatNetscape(live, now);
+      count = text.split("\n").filter((l) => l && !/^#(?!HttpOnly_)/.test(l))
+        .length;
+    } else {
+      throw new TypeError(
+        `Unknown cookie file format ${
+          JSON.stringify(format)
+        }: use "json" or "netscape"`,
+      );
+    }
+    await writeFileAtomic(path, text);
+    return count;
+  }
+
+  /**
+   * Reads cookies from a file written by {@linkcode Cookies.save}, by curl
+   * (`-c`), wget or a browser export tool, into this jar: a cookie with the
+   * same name, domain and path as one already there replaces it; the others
+   * stay. The format is told from the content unless given. Lines that
+   * cannot be read are skipped and reported with their number; expired
+   * cookies are skipped silently. Works with any store.
+   *
+   * @example
+   * ```ts
+   * import { Session } from "@fetchkit/session";
+   *
+   * await using s = new Session();
+   * const { loaded, problems } = await s.cookies.load("/tmp/cookies.txt");
+   * for (const p of problems) console.warn(`line ${p.line}: ${p.reason}`);
+   * ```
+   *
+   * @param path the file to read
+   * @param options the format, when it should not be guessed
+   * @returns what was loaded and what was skipped
+   */
+  async load(
+    path: string,
+    options: LoadCookiesOptions = {},
+  ): Promise<LoadCookiesResult> {
+    const text = await readFile(path, "utf8");
+    const parsed = parseCookieFile(text, options.format);
+    const store = this.jar.store;
+    // Straight into the store, as tough-cookie's own deserialize does: going
+    // through setCookie would reset creation times and need a URL per cookie.
+    for (const cookie of parsed.cookies) {
+      await callAsync<void>((cb) => store.putCookie(cookie, cb));
+    }
+    return {
+      format: parsed.format,
+      loaded: parsed.cookies.length,
+      problems: parsed.problems,
+    };
+  }
+}
+
+function refused(name: string, url: string, error: unknown): TypeError {
+  return new TypeError(
+    `Cookie ${name} was refused for ${new URL(url).hostname}: ${
+      (error as Error).message
+    }`,
+    { cause: error },
+  );
+}
+
+function matching(
+  all: readonly Cookie[],
+  name: string,
+  filter: CookieFilter,
+): Cookie[] {
+  const domain = filter.domain?.replace(/^\./, "").toLowerCase();
+  return all.filter((c) =>
+    c.key === name &&
+    (domain === undefined || c.domain === domain) &&
+    (filter.path === undefined || c.path === filter.path)
+  );
+}
+
+function pick(
+  all: readonly Cookie[],
+  name: string,
+  filter: CookieFilter,
+): string | undefined {
+  let best: Cookie | undefined;
+  const now = Date.now();
+  for (const c of matching(all, name, filter)) {
+    if (!isLive(c, now)) continue;
+    if (!best || (c.path ?? "").length > (best.path ?? "").length) best = c;
+  }
+  return best?.value;
+}
+
+function asObject(all: readonly Cookie[]): Record<string, string> {
+  const now = Date.now();
+  const live = all
+    .filter((c) => isLive(c, now))
+    .sort((a, b) => (a.path ?? "").length - (b.path ?? "").length);
+  // fromEntries defines own properties, so a cookie named __proto__ is
+  // just a key and cannot reach Object.prototype.
+  return Object.fromEntries(live.map((c) => [c.key, c.value]));
+}
+
+/**
+ * Makes a jar from tough-cookie's serialised JSON ({@linkcode Cookies.toJSON},
+ * a file written by {@linkcode Cookies.save}, or `CookieJar.serialize()`), to
+ * give to a new session. Entries that are not valid cookies, and expired
+ * ones, are skipped; JSON that holds no `cookies` array throws a `TypeError`.
+ *
+ * @example
+ * ```ts
+ * import { jarFromJSON, Session } from "@fetchkit/session";
+ *
+ * const saved = '{"cookies":[{"key":"sid","value":"abc","domain":"127.0.0.1","path":"/","hostOnly":true}]}';
+ * await using s = new Session({ cookies: jarFromJSON(saved) });
+ * ```
+ *
+ * @param json the serialised jar, as text or parsed
+ * @param options the store (synchronous) and default domain of the new jar
+ * @returns the jar
+ */
+export function jarFromJSON(
+  json: string | SerializedCookieJar,
+  options: CookiesOptions = {},
+): Cookies {
+  const cookies = new Cookies(options);
+  if (!cookies.synchronous) {
+    throw new TypeError(
+      "jarFromJSON needs a synchronous store: with an asynchronous one, use cookies.load() on a file",
+    );
+  }
+  let data: unknown = json;
+  if (typeof json === "string") {
+    try {
+      data = JSON.parse(json);
+    } catch (cause) {
+      throw new TypeError(
+        `Not a serialised cookie jar: ${(cause as Error).message}`,
+        { cause },
+      );
+    }
+  }
+  const list = Array.isArray(data)
+    ? data
+    : (data as { cookies?: unknown } | null)?.cookies;
+  if (!Array.isArray(list)) {
+    throw new TypeError("Not a serialised cookie jar: it has no cookies array");
+  }
+  const parsed = parseJSONCookies(JSON.stringify(list));
+  const store = cookies.jar.store;
+  for (const cookie of parsed.cookies) {
+    callSync<void>((cb) => store.putCookie(cookie, cb));
+  }
+  return cookies;
 }

@@ -57,7 +57,7 @@ export type {
 } from "./hooks.ts";
 export type { Progress, ProgressCallback } from "./progress.ts";
 export type { RetryInput, RetryOptions, RetryPolicy } from "./retry.ts";
-export { Cookie, CookieJar } from "tough-cookie";
+export { Cookie, CookieJar, MemoryCookieStore, Store } from "tough-cookie";
 export type {
   Callback,
   ErrorCallback,
@@ -66,14 +66,22 @@ export type {
   SerializedCookie,
   SerializedCookieJar,
   SetCookieOptions,
-  Store,
 } from "tough-cookie";
 export {
   type CookieFilter,
   type CookieOptions,
   Cookies,
   type CookiesOptions,
+  jarFromJSON,
+  type LoadCookiesOptions,
+  type LoadCookiesResult,
+  type SaveCookiesOptions,
 } from "./cookies.ts";
+export {
+  type CookieFileFormat,
+  type CookieFileProblem,
+  type ParsedCookieFile,
+} from "./cookiefile.ts";
 export {
   type CookiesInput,
   type HeadersInput,

@@ -21,6 +21,7 @@
 
 import { sendHop } from "./attempts.ts";
 import type { Auth, AuthFunction } from "./auth.ts";
+import type { Store } from "tough-cookie";
 import { Cookies } from "./cookies.ts";
 import {
   ConnectionError,
@@ -104,6 +105,12 @@ export interface SessionOptions {
   params?: ParamsInput;
   /** The cookie jar; a new in-memory one by default. */
   cookies?: Cookies;
+  /**
+   * A `tough-cookie` store for the session's new jar, instead of memory:
+   * any `Store`, synchronous or asynchronous (such as `RedisCookieStore` from
+   * `@fetchkit/session/redis`). Not together with `cookies`.
+   */
+  cookieStore?: Store;
   /**
    * Milliseconds until the response headers of the last hop, across all
    * redirects, retries, their waits and hooks; `null` for none. Default
@@ -417,8 +424,14 @@ export class Session implements AsyncDisposable, Disposable {
     }
     this.params = mergeParams(new URLSearchParams(), options.params);
     this.auth = options.auth ?? undefined;
+    if (options.cookies && options.cookieStore) {
+      throw new TypeError("Give cookies or cookieStore, not both");
+    }
     this.cookies = options.cookies ??
-      new Cookies({ defaultDomain: () => this.#baseUrl?.hostname });
+      new Cookies({
+        store: options.cookieStore,
+        defaultDomain: () => this.#baseUrl?.hostname,
+      });
     this.timeout = options.timeout === undefined
       ? DEFAULT_TIMEOUT
       : options.timeout;
@@ -577,17 +590,17 @@ export class Session implements AsyncDisposable, Disposable {
     url: string | URL,
     init: RequestOptions = {},
   ): Promise<Request> {
-    const { request, flight } = this.#prepare(method, url, init);
+    const { request, flight } = await this.#prepare(method, url, init);
     return typeof flight.auth === "function"
       ? await flight.auth(request)
       : request;
   }
 
-  #prepare(
+  async #prepare(
     method: string,
     input: string | URL,
     init: RequestOptions,
-  ): { request: Request; flight: Flight } {
+  ): Promise<{ request: Request; flight: Flight }> {
     if (this.#closed) throw new SessionClosedError();
     const url = this.#resolve(input);
 
@@ -623,7 +636,9 @@ export class Session implements AsyncDisposable, Disposable {
 
     const manualCookie = headers.get("cookie");
     if (manualCookie === null) {
-      const cookie = mergeCookies(this.cookies.headerFor(href), init.cookies);
+      let jar = this.#jarHeader(href);
+      if (typeof jar !== "string") jar = await jar;
+      const cookie = mergeCookies(jar, init.cookies);
       if (cookie !== "") headers.set("cookie", cookie);
     }
 
@@ -676,6 +691,16 @@ export class Session implements AsyncDisposable, Disposable {
         init.onUploadProgress,
       ),
     };
+  }
+
+  /**
+   * The jar's Cookie header: a string from a synchronous store, so that the
+   * in-memory path never waits on a microtask; a promise otherwise.
+   */
+  #jarHeader(url: string): string | Promise<string> {
+    return this.cookies.synchronous
+      ? this.cookies.headerFor(url)
+      : this.cookies.headerForAsync(url);
   }
 
   /** The proxy and TLS settings of one call: its own, else the session's. */
@@ -803,7 +828,7 @@ export class Session implements AsyncDisposable, Disposable {
     url: string | URL,
     init: RequestOptions = {},
   ): Promise<SessionResponse> {
-    const { request, flight } = this.#prepare(method, url, init);
+    const { request, flight } = await this.#prepare(method, url, init);
     return await this.#send(request, flight);
   }
 
@@ -961,7 +986,13 @@ export class Session implements AsyncDisposable, Disposable {
     }
     const setCookies = response.headers.getSetCookie();
     if (setCookies.length > 0) {
-      this.cookies.storeResponse(response.url || request.url, setCookies);
+      const from = response.url || request.url;
+      // The in-memory jar stays synchronous: no await on the hot path.
+      if (this.cookies.synchronous) {
+        this.cookies.storeResponse(from, setCookies);
+      } else {
+        await this.cookies.storeResponseAsync(from, setCookies);
+      }
     }
     return response;
   }
@@ -1030,8 +1061,10 @@ export class Session implements AsyncDisposable, Disposable {
     if (onFirstOrigin && flight.manualCookie !== null) {
       headers.set("cookie", flight.manualCookie);
     } else {
+      let jar = this.#jarHeader(nextUrl.href);
+      if (typeof jar !== "string") jar = await jar;
       const cookie = mergeCookies(
-        this.cookies.headerFor(nextUrl.href),
+        jar,
         onFirstOrigin ? flight.cookies : undefined,
       );
       if (cookie !== "") headers.set("cookie", cookie);

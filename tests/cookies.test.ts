@@ -177,3 +177,35 @@ test("cookies: names like __proto__ and constructor cannot pollute objects", () 
   assert.equal(Object.hasOwn(obj, "constructor"), true);
   assert.equal(c.get("__proto__"), "polluted");
 });
+
+test("cookies: Max-Age counts from when the cookie was stored, not from its last use", async () => {
+  const server = await serve((req, res) => {
+    if (req.url === "/set") {
+      res.setHeader("set-cookie", "ttl=1; Path=/; Max-Age=100");
+    }
+    res.end();
+  });
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    const before = Date.now();
+    await (await s.get("/set")).text();
+    s.cookies.set("api", "1", { maxAge: 100 });
+    const expiry = () =>
+      Object.fromEntries(s.cookies.list().map((c) => [c.key, c.expiryTime()]));
+    const first = expiry();
+    for (const name of ["ttl", "api"]) {
+      assert.ok(
+        first[name]! >= before + 100_000 &&
+          first[name]! <= Date.now() + 100_000,
+      );
+    }
+    // Every lookup moves tough-cookie's lastAccessed; the expiry must not move.
+    for (let i = 0; i < 5; i++) await (await s.get("/use")).text();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await (await s.get("/use")).text();
+    assert.deepEqual(expiry(), first);
+    assert.equal(server.seen.at(-1)!.headers.cookie, "ttl=1; api=1");
+  } finally {
+    await server.close();
+  }
+});

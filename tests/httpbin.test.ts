@@ -1,6 +1,7 @@
 // Digest auth against Debian's python3-httpbin (installed by
-// tools/httpbin.sh, which `npm test` runs first), served by gunicorn on a
-// loopback port of its own choosing.
+// tools/services.sh, which `npm test` runs first), served by gunicorn on a
+// loopback port of its own choosing. Missing, it fails rather than skips:
+// this is the one check of digest against a server we did not write.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";

@@ -85,20 +85,6 @@ if (want("checks")) {
   }
 }
 
-// System packages the tests need, installed before the runners start.
-// Each script is idempotent and quick when its package is already there.
-if (want("deno") || want("bun")) {
-  for (const script of ["tools/httpbin.sh"]) {
-    const r = run("sh", [join(root, script)], { echo: false });
-    if (r.code === 0) lines.push(`ok    setup ${script}`);
-    else {
-      failed++;
-      lines.push(`FAIL  setup ${script}`);
-      process.stdout.write(`\n--- ${script} failed ---\n${r.out}\n`);
-    }
-  }
-}
-
 if (want("deno")) {
   console.log("\n=== Deno ===");
   const r = run(bin("deno"), ["test", "-A", "tests/"]);

@@ -1,0 +1,457 @@
+/**
+ * Cookie files: tough-cookie's serialised JSON, and the Netscape
+ * `cookies.txt` format that curl (`-c`/`-b`), wget and browser export tools
+ * read and write. Parsing never throws on a bad line: it reports the line and
+ * goes on. Saving replaces the file atomically.
+ *
+ * Most code uses {@linkcode Cookies.save} and {@linkcode Cookies.load}; these
+ * functions are the pieces they are made of.
+ *
+ * @example
+ * ```ts
+ * import { formatNetscape, parseNetscape } from "@fetchkit/session/cookiefile";
+ *
+ * const { cookies, problems } = parseNetscape(
+ *   "# Netscape HTTP Cookie File\n" +
+ *     ".example.com\tTRUE\t/\tFALSE\t0\tsid\tabc\n" +
+ *     "this line is broken\n",
+ * );
+ * cookies[0].key; // "sid"
+ * problems[0].line; // 3
+ * formatNetscape(cookies); // a cookies.txt that curl -b reads
+ * ```
+ *
+ * @module
+ */
+
+import { open, rename, unlink } from "node:fs/promises";
+import { isIP } from "node:net";
+import { Cookie, getPublicSuffix } from "tough-cookie";
+
+/**
+ * The formats a cookie file can have.
+ *
+ * @example
+ * ```ts
+ * import type { CookieFileFormat } from "@fetchkit/session";
+ *
+ * const f: CookieFileFormat = "netscape";
+ * ```
+ */
+export type CookieFileFormat = "json" | "netscape";
+
+/**
+ * A line (Netscape) or an entry of the `cookies` array (JSON) that was
+ * skipped when a cookie file was read, and why.
+ *
+ * @example
+ * ```ts
+ * import { parseNetscape } from "@fetchkit/session/cookiefile";
+ *
+ * const [problem] = parseNetscape("example.com\tTRUE\n").problems;
+ * console.log(`line ${problem.line}: ${problem.reason}`);
+ * ```
+ */
+export interface CookieFileProblem {
+  /** The 1-based line number (Netscape) or entry number (JSON). */
+  line: number;
+  /** What was wrong with it. */
+  reason: string;
+  /** The line itself (Netscape) or the entry as JSON, cut to 200 characters. */
+  text: string;
+}
+
+/**
+ * What a cookie file held: the cookies that could be read, and the lines that
+ * could not. Cookies that had already expired are left out silently, as curl
+ * does.
+ *
+ * @example
+ * ```ts
+ * import { parseCookieFile } from "@fetchkit/session/cookiefile";
+ *
+ * const { cookies, problems } = parseCookieFile('{"cookies":[]}');
+ * ```
+ */
+export interface ParsedCookieFile {
+  /** The format that was read. */
+  format: CookieFileFormat;
+  /** The live cookies, with their attributes. */
+  cookies: Cookie[];
+  /** The lines or entries skipped. */
+  problems: CookieFileProblem[];
+}
+
+const NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Anything a Cookie header could not carry, or a line could not hold.
+// deno-lint-ignore no-control-regex
+const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f;]/;
+const HTTP_ONLY = "#HttpOnly_";
+
+function clip(text: string): string {
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+/**
+ * Tells a cookie file's format from its content: JSON when it starts with
+ * `{` or `[`, Netscape otherwise (that format allows anything from comments
+ * to nothing at all).
+ *
+ * @example
+ * ```ts
+ * import { detectCookieFileFormat } from "@fetchkit/session/cookiefile";
+ *
+ * detectCookieFileFormat('{"cookies":[]}'); // "json"
+ * detectCookieFileFormat("# Netscape HTTP Cookie File\n"); // "netscape"
+ * ```
+ *
+ * @param text the file's content
+ * @returns its format
+ */
+export function detectCookieFileFormat(text: string): CookieFileFormat {
+  const first = text.replace(/^\uFEFF/, "").trimStart()[0];
+  return first === "{" || first === "[" ? "json" : "netscape";
+}
+
+/**
+ * Why a domain cannot carry a cookie loaded from a file, or `undefined`. A
+ * file is data: it must not be able to plant a cookie on a whole public
+ * suffix (`com`, `co.uk`) that every site under it would then receive.
+ */
+function domainProblem(domain: string, hostOnly: boolean): string | undefined {
+  if (domain === "") return "empty domain";
+  if (/[\s/\\?#@]/.test(domain)) return `invalid domain ${domain}`;
+  if (hostOnly || isIP(domain) !== 0 || domain === "localhost") return;
+  let registrable: string | undefined;
+  try {
+    registrable = getPublicSuffix(domain, { allowSpecialUseDomain: true });
+  } catch {
+    return;
+  }
+  if (registrable === undefined) {
+    return `${domain} is a public suffix and cannot hold a domain cookie`;
+  }
+}
+
+function flag(text: string): boolean | undefined {
+  const upper = text.toUpperCase();
+  if (upper === "TRUE") return true;
+  if (upper === "FALSE") return false;
+  return undefined;
+}
+
+/**
+ * Reads a Netscape `cookies.txt` as curl writes it: seven tab-separated
+ * fields (domain, include-subdomains, path, secure, expiry in Unix seconds
+ * with `0` for a session cookie, name, value), `#HttpOnly_` before the domain
+ * of an HttpOnly cookie, `#` comments and blank lines. A line that cannot be
+ * read is reported and skipped; the function never throws.
+ *
+ * @example
+ * ```ts
+ * import { parseNetscape } from "@fetchkit/session/cookiefile";
+ *
+ * const { cookies } = parseNetscape(
+ *   "#HttpOnly_example.com\tFALSE\t/\tTRUE\t0\tsid\tabc\n",
+ * );
+ * cookies[0].httpOnly; // true
+ * cookies[0].hostOnly; // true
+ * ```
+ *
+ * @param text the file's content
+ * @param now the time against which expiry is judged, in ms
+ * @returns the cookies and the skipped lines
+ */
+export function parseNetscape(
+  text: string,
+  now: number = Date.now(),
+): ParsedCookieFile {
+  const cookies: Cookie[] = [];
+  const problems: CookieFileProblem[] = [];
+  const lines = text.replace(/^\uFEFF/, "").split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i];
+    if (line.endsWith("\r")) line = line.slice(0, -1);
+    const report = (reason: string) =>
+      problems.push({ line: i + 1, reason, text: clip(line) });
+    let httpOnly = false;
+    let body = line;
+    if (line.startsWith(HTTP_ONLY)) {
+      httpOnly = true;
+      body = line.slice(HTTP_ONLY.length);
+    } else if (line.startsWith("#") || line.trim() === "") {
+      continue;
+    }
+    const fields = body.split("\t");
+    // curl writes a cookie with an empty value as six fields.
+    if (fields.length === 6) fields.push("");
+    if (fields.length !== 7) {
+      report(`expected 7 tab-separated fields, found ${fields.length}`);
+      continue;
+    }
+    const [rawDomain, sub, path, secureText, expiresText, key, value] = fields;
+    const includeSubdomains = flag(sub);
+    const secure = flag(secureText);
+    if (includeSubdomains === undefined) {
+      report(`include-subdomains must be TRUE or FALSE, got ${sub}`);
+      continue;
+    }
+    if (secure === undefined) {
+      report(`secure must be TRUE or FALSE, got ${secureText}`);
+      continue;
+    }
+    const domain = rawDomain.replace(/^\./, "").toLowerCase();
+    const bad = domainProblem(domain, !includeSubdomains);
+    if (bad) {
+      report(bad);
+      continue;
+    }
+    if (!path.startsWith("/")) {
+      report(`path must start with /, got ${path}`);
+      continue;
+    }
+    if (!/^-?\d+$/.test(expiresText)) {
+      report(`expiry must be Unix seconds, got ${expiresText}`);
+      continue;
+    }
+    if (!NAME.test(key)) {
+      report(`invalid cookie name ${JSON.stringify(key)}`);
+      continue;
+    }
+    if (BAD_VALUE.test(value)) {
+      report(`invalid value for cookie ${key}`);
+      continue;
+    }
+    const seconds = Number(expiresText);
+    if (seconds !== 0 && seconds * 1000 <= now) continue;
+    cookies.push(
+      new Cookie({
+        key,
+        value,
+        domain,
+        path,
+        secure,
+        httpOnly,
+        hostOnly: !includeSubdomains,
+        expires: seconds === 0 ? "Infinity" : new Date(seconds * 1000),
+        creation: new Date(now),
+        lastAccessed: new Date(now),
+      }),
+    );
+  }
+  return { format: "netscape", cookies, problems };
+}
+
+function isLive(cookie: Cookie, now: number): boolean {
+  const expiry = cookie.expiryTime();
+  return expiry === undefined || expiry > now;
+}
+
+/**
+ * Writes cookies as a Netscape `cookies.txt` that curl (`-b`), wget and
+ * browser import tools read. Session cookies get expiry `0`, domain cookies a
+ * leading dot and `TRUE`, HttpOnly ones the `#HttpOnly_` prefix. Expired
+ * cookies, and the rare cookie whose fields hold a tab or line break (the
+ * format cannot carry it), are left out.
+ *
+ * @example
+ * ```ts
+ * import { Cookie } from "tough-cookie";
+ * import { formatNetscape } from "@fetchkit/session/cookiefile";
+ *
+ * const c = new Cookie({ key: "a", value: "1", domain: "example.com", path: "/" });
+ * formatNetscape([c]); // "# Netscape HTTP Cookie File\n…\n.example.com\tTRUE\t/\tFALSE\t0\ta\t1\n"
+ * ```
+ *
+ * @param cookies the cookies to write
+ * @param now the time against which expiry is judged, in ms
+ * @returns the file's content
+ */
+export function formatNetscape(
+  cookies: Iterable<Cookie>,
+  now: number = Date.now(),
+): string {
+  const out = [
+    "# Netscape HTTP Cookie File",
+    "# Written by @fetchkit/session. Fields: domain, include-subdomains, path,",
+    "# secure, expiry (Unix seconds, 0 = session cookie), name, value.",
+    "",
+  ];
+  for (const c of cookies) {
+    if (!isLive(c, now) || !c.domain) continue;
+    const path = c.path ?? "/";
+    if ([c.domain, path, c.key, c.value].some((f) => /[\t\r\n]/.test(f))) {
+      continue;
+    }
+    const hostOnly = c.hostOnly === true;
+    const expiry = c.expiryTime();
+    const domain = hostOnly ? c.domain : `.${c.domain}`;
+    out.push(
+      [
+        c.httpOnly ? `${HTTP_ONLY}${domain}` : domain,
+        hostOnly ? "FALSE" : "TRUE",
+        path,
+        c.secure ? "TRUE" : "FALSE",
+        expiry === undefined || !Number.isFinite(expiry)
+          ? "0"
+          : String(Math.floor(expiry / 1000)),
+        c.key,
+        c.value,
+      ].join("\t"),
+    );
+  }
+  return `${out.join("\n")}\n`;
+}
+
+/**
+ * Reads tough-cookie's serialised jar (`CookieJar.serialize()`, or a bare
+ * array of serialised cookies). Entries that are not cookies are reported by
+ * their position in the array and skipped; a file that is not JSON at all is
+ * reported as line 1.
+ *
+ * @example
+ * ```ts
+ * import { parseJSONCookies } from "@fetchkit/session/cookiefile";
+ *
+ * const { cookies } = parseJSONCookies(
+ *   '{"cookies":[{"key":"a","value":"1","domain":"example.com","path":"/"}]}',
+ * );
+ * ```
+ *
+ * @param text the file's content
+ * @param now the time against which expiry is judged, in ms
+ * @returns the cookies and the skipped entries
+ */
+export function parseJSONCookies(
+  text: string,
+  now: number = Date.now(),
+): ParsedCookieFile {
+  const cookies: Cookie[] = [];
+  const problems: CookieFileProblem[] = [];
+  let data: unknown;
+  try {
+    data = JSON.parse(text.replace(/^\uFEFF/, ""));
+  } catch (error) {
+    problems.push({
+      line: 1,
+      reason: `not JSON: ${(error as Error).message}`,
+      text: clip(text),
+    });
+    return { format: "json", cookies, problems };
+  }
+  const list = Array.isArray(data)
+    ? data
+    : (data as { cookies?: unknown } | null)?.cookies;
+  if (!Array.isArray(list)) {
+    problems.push({
+      line: 1,
+      reason: "no cookies array",
+      text: clip(text),
+    });
+    return { format: "json", cookies, problems };
+  }
+  list.forEach((entry: unknown, i) => {
+    const report = (reason: string) =>
+      problems.push({
+        line: i + 1,
+        reason,
+        text: clip(JSON.stringify(entry) ?? String(entry)),
+      });
+    if (entry === null || typeof entry !== "object") {
+      report("not a cookie object");
+      return;
+    }
+    let cookie: Cookie | undefined;
+    try {
+      cookie = Cookie.fromJSON(entry) ?? undefined;
+    } catch (error) {
+      report(`not a cookie: ${(error as Error).message}`);
+      return;
+    }
+    if (!cookie) {
+      report("not a cookie");
+      return;
+    }
+    const domain = (cookie.domain ?? "").replace(/^\./, "").toLowerCase();
+    const bad = domainProblem(domain, cookie.hostOnly === true);
+    if (bad) return void report(bad);
+    if (!NAME.test(cookie.key)) {
+      return void report(`invalid cookie name ${JSON.stringify(cookie.key)}`);
+    }
+    if (BAD_VALUE.test(cookie.value)) {
+      return void report(`invalid value for cookie ${cookie.key}`);
+    }
+    if (typeof cookie.path !== "string" || !cookie.path.startsWith("/")) {
+      return void report(`path must start with /, got ${cookie.path}`);
+    }
+    cookie.domain = domain;
+    if (!isLive(cookie, now)) return;
+    cookies.push(cookie);
+  });
+  return { format: "json", cookies, problems };
+}
+
+/**
+ * Reads a cookie file's content in the given format, or the one its content
+ * shows.
+ *
+ * @example
+ * ```ts
+ * import { parseCookieFile } from "@fetchkit/session/cookiefile";
+ *
+ * const parsed = parseCookieFile("example.com\tFALSE\t/\tFALSE\t0\ta\t1\n");
+ * parsed.format; // "netscape"
+ * ```
+ *
+ * @param text the file's content
+ * @param format the format, when it should not be guessed
+ * @returns the cookies and the skipped lines
+ */
+export function parseCookieFile(
+  text: string,
+  format: CookieFileFormat = detectCookieFileFormat(text),
+): ParsedCookieFile {
+  if (format === "json") return parseJSONCookies(text);
+  if (format === "netscape") return parseNetscape(text);
+  throw new TypeError(
+    `Unknown cookie file format ${
+      JSON.stringify(format)
+    }: use "json" or "netscape"`,
+  );
+}
+
+/**
+ * Replaces a file's content atomically: the text goes to a temporary file
+ * beside it, is flushed to disk, and is renamed over the target, so a crash
+ * leaves either the old file or the new one, never half of one. The file is
+ * readable by its owner only, since cookies are credentials.
+ *
+ * @example
+ * ```ts
+ * import { writeFileAtomic } from "@fetchkit/session/cookiefile";
+ *
+ * await writeFileAtomic("/tmp/cookies.txt", "# Netscape HTTP Cookie File\n");
+ * ```
+ *
+ * @param path the file to write
+ * @param text its new content
+ */
+export async function writeFileAtomic(
+  path: string,
+  text: string,
+): Promise<void> {
+  const temp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  const file = await open(temp, "wx", 0o600);
+  try {
+    try {
+      await file.writeFile(text, "utf8");
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temp, path);
+  } catch (error) {
+    await unlink(temp).catch(() => {});
+    throw error;
+  }
+}

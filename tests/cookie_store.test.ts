@@ -1,0 +1,171 @@
+// Any tough-cookie Store behind a session's jar: an asynchronous one works
+// for requests, redirects and the …Async methods; the synchronous methods
+// refuse it clearly; the default in-memory jar stays synchronous.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Cookie, MemoryCookieStore, Session, Store } from "../mod.ts";
+import { serve } from "./_server.ts";
+
+type Done<T> = (error: Error | null, result?: T) => void;
+
+/**
+ * A store that answers every call on a later macrotask, as a networked store
+ * does, and counts its calls.
+ */
+class SlowStore extends Store {
+  readonly inner = new MemoryCookieStore();
+  calls = 0;
+  constructor() {
+    super();
+    this.synchronous = false;
+  }
+  #later<T>(run: (cb: Done<T>) => void, cb: unknown): Promise<T> | void {
+    this.calls++;
+    const work = new Promise<T>((resolve, reject) =>
+      setTimeout(
+        () =>
+          run((error, result) => error ? reject(error) : resolve(result as T)),
+        0,
+      )
+    );
+    if (typeof cb !== "function") return work;
+    work.then((v) => (cb as Done<T>)(null, v), (e) => (cb as Done<T>)(e));
+  }
+  override findCookie(d: string, p: string, k: string, cb?: unknown): never {
+    return this.#later<Cookie | undefined>(
+      (done) => this.inner.findCookie(d, p, k, done),
+      cb,
+    ) as never;
+  }
+  override findCookies(d: string, p: string, a?: unknown, cb?: unknown): never {
+    return this.#later<Cookie[]>(
+      (done) => this.inner.findCookies(d, p, a === true, done),
+      typeof a === "function" ? a : cb,
+    ) as never;
+  }
+  override putCookie(c: Cookie, cb?: unknown): never {
+    return this.#later<void>(
+      (done) => this.inner.putCookie(c, done),
+      cb,
+    ) as never;
+  }
+  override updateCookie(o: Cookie, n: Cookie, cb?: unknown): never {
+    return this.#later<void>(
+      (done) => this.inner.updateCookie(o, n, done),
+      cb,
+    ) as never;
+  }
+  override removeCookie(d: string, p: string, k: string, cb?: unknown): never {
+    return this.#later<void>(
+      (done) => this.inner.removeCookie(d, p, k, done),
+      cb,
+    ) as never;
+  }
+  override removeCookies(d: string, p: string, cb?: unknown): never {
+    return this.#later<void>(
+      (done) => this.inner.removeCookies(d, p, done),
+      cb,
+    ) as never;
+  }
+  override removeAllCookies(cb?: unknown): never {
+    return this.#later<void>(
+      (done) => this.inner.removeAllCookies(done),
+      cb,
+    ) as never;
+  }
+  override getAllCookies(cb?: unknown): never {
+    return this.#later<Cookie[]>(
+      (done) => this.inner.getAllCookies(done),
+      cb,
+    ) as never;
+  }
+}
+
+test("a session on an asynchronous store keeps and sends cookies, across redirects", async () => {
+  const server = await serve((req, res) => {
+    if (req.url === "/login") {
+      res.statusCode = 302;
+      res.setHeader("location", "/home");
+      res.setHeader("set-cookie", "sid=s1; Path=/; HttpOnly");
+    } else if (req.url === "/home") {
+      res.setHeader("set-cookie", "seen=home; Path=/");
+    }
+    res.end("ok");
+  });
+  try {
+    const store = new SlowStore();
+    await using s = new Session({ baseUrl: server.origin, cookieStore: store });
+    assert.equal(s.cookies.synchronous, false);
+    assert.equal(s.cookies.jar.store, store);
+    const r = await s.get("/login");
+    assert.equal(r.status, 200);
+    assert.equal(server.seen[1].url, "/home");
+    assert.equal(
+      server.seen[1].headers.cookie,
+      "sid=s1",
+      "set on the redirect hop",
+    );
+    await s.get("/next", { cookies: { once: "1" } });
+    assert.equal(server.seen[2].headers.cookie, "sid=s1; seen=home; once=1");
+    assert.ok(store.calls > 0, "the store itself was used");
+
+    assert.deepEqual(await s.cookies.toObjectAsync(), {
+      sid: "s1",
+      seen: "home",
+    });
+    assert.equal(await s.cookies.getAsync("sid"), "s1");
+    await s.cookies.setAsync("manual", "m");
+    assert.equal((await s.cookies.listAsync()).length, 3);
+    assert.equal(await s.cookies.deleteAsync("seen"), true);
+    await s.get("/after");
+    assert.equal(server.seen[3].headers.cookie, "sid=s1; manual=m");
+    assert.equal((await s.cookies.toJSONAsync()).cookies.length, 2);
+
+    // The synchronous API cannot answer, and says what to use instead.
+    assert.throws(() => s.cookies.get("sid"), /asynchronous.*getAsync/);
+    assert.throws(() => s.cookies.set("a", "b"), TypeError);
+    assert.throws(() => s.cookies.toObject(), TypeError);
+    assert.throws(() => s.cookies.headerFor(server.origin), TypeError);
+    assert.throws(() => JSON.stringify(s.cookies), TypeError);
+
+    await s.cookies.clearAsync();
+    await s.get("/cleared");
+    assert.equal(server.seen[4].headers.cookie, undefined);
+  } finally {
+    await server.close();
+  }
+});
+
+test("save and load work through an asynchronous store", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "fetchkit-store-"));
+  try {
+    await using a = new Session({ cookieStore: new SlowStore() });
+    await a.cookies.setAsync("x", "1", { domain: "example.com", path: "/p" });
+    await a.cookies.setAsync("y", "2", { domain: "example.com", secure: true });
+    for (const format of ["json", "netscape"] as const) {
+      const file = join(dir, `jar.${format}`);
+      assert.equal(await a.cookies.save(file, { format }), 2);
+      await using b = new Session({ cookieStore: new SlowStore() });
+      const result = await b.cookies.load(file);
+      assert.equal(result.loaded, 2);
+      assert.equal(
+        await b.cookies.headerForAsync("https://example.com/p/q"),
+        "x=1; y=2",
+      );
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("the default jar is synchronous and cookies and cookieStore exclude each other", async () => {
+  await using s = new Session();
+  assert.equal(s.cookies.synchronous, true);
+  assert.throws(
+    () => new Session({ cookies: s.cookies, cookieStore: new SlowStore() }),
+    /not both/,
+  );
+});
