@@ -254,6 +254,55 @@ export class ConnectionError extends SessionError {
 }
 
 /**
+ * A request was retried and still failed: every attempt allowed by the retry
+ * policy ended in a connection error, or a retry was needed but the body was
+ * a one-shot stream that cannot be sent again. The last failure is the
+ * `cause`; `attempts` counts the requests sent.
+ *
+ * @example
+ * ```ts
+ * import { RetryError, Session } from "@fetchkit/session";
+ *
+ * await using s = new Session({ retry: { limit: 2, backoff: 10 } });
+ * try {
+ *   await s.get("http://127.0.0.1:1/");
+ * } catch (error) {
+ *   if (error instanceof RetryError) console.log(error.attempts, error.cause); // 3
+ * }
+ * ```
+ */
+export class RetryError extends SessionError {
+  /** How many times the request was sent. */
+  readonly attempts: number;
+
+  /**
+   * Creates the error for a request that could not be retried further.
+   *
+   * @param request the request of the last attempt
+   * @param attempts how many times it was sent
+   * @param options why it stopped, the last error and the last response
+   */
+  constructor(
+    request: Request,
+    attempts: number,
+    options: { reason?: string; cause?: unknown; response?: Response } = {},
+  ) {
+    const last = options.cause instanceof Error && options.cause.message
+      ? ` (last error: ${options.cause.message})`
+      : options.response
+      ? ` (last status: ${options.response.status})`
+      : "";
+    super(
+      `${request.method} ${describeUrl(request.url)}: ${
+        options.reason ?? `failed after ${attempts} attempts`
+      }${last}`,
+      { request, response: options.response, cause: options.cause },
+    );
+    this.attempts = attempts;
+  }
+}
+
+/**
  * The session was closed: by `close()`, or by the end of a `using` block.
  * Requests made after that, and requests still in flight at that moment,
  * reject with it.

@@ -31,8 +31,6 @@
  */
 
 export {
-  type Auth,
-  type AuthFunction,
   type RedirectMode,
   type RequestOptions,
   type SendOptions,
@@ -40,6 +38,25 @@ export {
   type SessionOptions,
   type SessionResponse,
 } from "./session.ts";
+export {
+  type Auth,
+  type AuthFunction,
+  basicAuth,
+  bearerAuth,
+  type ChallengeAuth,
+  digestAuth,
+} from "./auth.ts";
+export type {
+  AfterResponseHook,
+  BeforeRedirectHook,
+  BeforeRequestHook,
+  BeforeRetryHook,
+  HookContext,
+  Hooks,
+  RetryState,
+} from "./hooks.ts";
+export type { Progress, ProgressCallback } from "./progress.ts";
+export type { RetryInput, RetryOptions, RetryPolicy } from "./retry.ts";
 export { Cookie, CookieJar, MemoryCookieStore, Store } from "tough-cookie";
 export type {
   Callback,
@@ -90,6 +107,7 @@ export {
   HTTPError,
   raiseForStatus,
   RedirectError,
+  RetryError,
   SessionClosedError,
   SessionError,
   TimeoutError,

@@ -19,6 +19,8 @@
  * @module
  */
 
+import { sendHop } from "./attempts.ts";
+import type { Auth, AuthFunction } from "./auth.ts";
 import type { Store } from "tough-cookie";
 import { Cookies } from "./cookies.ts";
 import {
@@ -29,6 +31,13 @@ import {
   TooManyRedirectsError,
 } from "./errors.ts";
 import {
+  type CallHooks,
+  checkHooks,
+  type Hooks,
+  resolveHooks,
+  runBeforeRedirect,
+} from "./hooks.ts";
+import {
   appendParams,
   assertHeader,
   type CookiesInput,
@@ -36,14 +45,12 @@ import {
   mergeCookies,
   mergeHeaders,
   mergeParams,
+  mergeSetting,
   type ParamsInput,
 } from "./merge.ts";
-import {
-  changedHeaders,
-  parsedText,
-  urlProblem,
-  withoutProxyAuthorization,
-} from "./guard.ts";
+import { parsedText, urlProblem, withoutProxyAuthorization } from "./guard.ts";
+import { type ProgressCallback, trackDownload } from "./progress.ts";
+import { resolveRetry, type RetryInput, type RetryPolicy } from "./retry.ts";
 import { Pool, type PoolOptions } from "./pool.ts";
 import { DeadlineExceeded, Deadlines } from "./deadline.ts";
 import { type TlsOptions, UnsupportedTransportError } from "./clients.ts";
@@ -55,36 +62,7 @@ import {
   shouldStripAuth,
 } from "./redirect.ts";
 
-/**
- * A function that authenticates a request: it returns the request to send,
- * usually a copy with an `Authorization` header. It runs for every hop that
- * stays on the origin of the first request.
- *
- * @example
- * ```ts
- * import type { AuthFunction } from "@fetchkit/session";
- *
- * const apiKey: AuthFunction = (request) => {
- *   const headers = new Headers(request.headers);
- *   headers.set("x-api-key", "secret");
- *   return new Request(request, { headers });
- * };
- * ```
- */
-export type AuthFunction = (request: Request) => Request | Promise<Request>;
-
-/**
- * Credentials: a `[user, password]` pair sent as HTTP Basic, or an
- * {@linkcode AuthFunction}.
- *
- * @example
- * ```ts
- * import type { Auth } from "@fetchkit/session";
- *
- * const basic: Auth = ["user", "pass"];
- * ```
- */
-export type Auth = readonly [username: string, password: string] | AuthFunction;
+export type { Auth, AuthFunction } from "./auth.ts";
 
 /**
  * How redirects are handled: `"follow"` (the default) follows them, storing
@@ -136,11 +114,20 @@ export interface SessionOptions {
   cookieStore?: Store;
   /**
    * Milliseconds until the response headers of the last hop, across all
-   * redirects; `null` for none. Default 30 000.
+   * redirects, retries, their waits and hooks; `null` for none. Default
+   * 30 000.
    */
   timeout?: number | null;
   /** The most redirects followed for one request. Default 30. */
   maxRedirects?: number;
+  /** The retry policy; a number is `{ limit }`. Default: no retries. */
+  retry?: RetryInput;
+  /** Hooks run for every request. */
+  hooks?: Hooks;
+  /** Called as every response body is read. */
+  onDownloadProgress?: ProgressCallback | null;
+  /** Called as every request body is sent. */
+  onUploadProgress?: ProgressCallback | null;
   /** Connection pool settings. */
   pool?: PoolOptions;
   /**
@@ -185,6 +172,17 @@ export interface SendOptions {
   redirect?: RedirectMode;
   /** Aborts the request and its redirects. */
   signal?: AbortSignal;
+  /**
+   * Laid over the session's retry policy: a number sets the limit, an
+   * object the fields it names, `null` turns retries off.
+   */
+  retry?: RetryInput;
+  /** Hooks run after the session's; `null` drops the session's. */
+  hooks?: Hooks | null;
+  /** Called as the response body is read; `null` drops the session's. */
+  onDownloadProgress?: ProgressCallback | null;
+  /** Called as the request body is sent; `null` drops the session's. */
+  onUploadProgress?: ProgressCallback | null;
   /** The proxy for this request; `null` for none. */
   proxy?: ProxyOption;
   /** TLS settings for this request, replacing the session's as a whole. */
@@ -241,6 +239,8 @@ export interface RequestOptions extends SendOptions {
 export type SessionResponse = Response & {
   /** The earlier hops of a redirect chain, oldest first. */
   readonly history: Response[];
+  /** How many times requests of this call were retried, over all hops. */
+  readonly retryCount: number;
 };
 
 /** What a request carries from hop to hop. */
@@ -265,6 +265,16 @@ interface Flight {
   proxy: ProxyOption | undefined;
   /** TLS settings for every hop. */
   tls: TlsOptions | undefined;
+  /** Retries, hooks and progress for this call. */
+  policies: Policies;
+}
+
+/** The policies of one call: the session's with the request's laid over. */
+interface Policies {
+  retry: RetryPolicy;
+  hooks: CallHooks;
+  onDownloadProgress: ProgressCallback | undefined;
+  onUploadProgress: ProgressCallback | undefined;
 }
 
 const ABSOLUTE = /^[a-zA-Z][a-zA-Z\d+.-]*:/;
@@ -293,7 +303,9 @@ function basicHeader(username: string, password: string): string {
 function isPlain(init: RequestOptions): boolean {
   return init.json === undefined && init.form === undefined &&
     init.body == null && init.signal === undefined &&
-    typeof init.auth !== "function";
+    typeof init.auth !== "function" && init.retry === undefined &&
+    init.hooks === undefined && init.onDownloadProgress === undefined &&
+    init.onUploadProgress === undefined;
 }
 
 function isEmpty(headers: Headers): boolean {
@@ -394,6 +406,13 @@ export class Session implements AsyncDisposable, Disposable {
   readonly pool: Pool;
   /** See {@linkcode SessionOptions.allowAbsoluteUrls}. */
   allowAbsoluteUrls: boolean;
+  /** Hooks run for every request; a request's run after these. */
+  hooks: Hooks;
+  /** Called as every response body is read. */
+  onDownloadProgress: ProgressCallback | undefined;
+  /** Called as every request body is sent. */
+  onUploadProgress: ProgressCallback | undefined;
+  #retry: RetryPolicy;
   /** See {@linkcode SessionOptions.proxy}. */
   proxy: ProxyOption | undefined;
   /** See {@linkcode SessionOptions.tls}. */
@@ -440,6 +459,25 @@ export class Session implements AsyncDisposable, Disposable {
     this.proxy = options.proxy;
     this.tls = options.tls;
     this.trustEnv = options.trustEnv ?? true;
+    checkHooks(options.hooks);
+    this.hooks = { ...options.hooks };
+    this.#retry = resolveRetry(undefined, options.retry);
+    this.onDownloadProgress = options.onDownloadProgress ?? undefined;
+    this.onUploadProgress = options.onUploadProgress ?? undefined;
+  }
+
+  /**
+   * The retry policy, every field decided. Set it with a number (the
+   * limit), {@linkcode RetryOptions} laid over the defaults, or `null`.
+   */
+  get retry(): RetryPolicy {
+    return this.#retry;
+  }
+  set retry(value: RetryInput | RetryPolicy | undefined) {
+    this.#retry = typeof value === "object" && value !== null &&
+        value.methods instanceof Set
+      ? value as RetryPolicy
+      : resolveRetry(undefined, (value ?? null) as RetryInput);
   }
 
   /** Relative request URLs are appended to this URL's path. */
@@ -471,7 +509,10 @@ export class Session implements AsyncDisposable, Disposable {
     this.#baseUrl = url;
   }
 
-  /** Milliseconds until the last hop's headers; `undefined` for none. */
+  /**
+   * Milliseconds until the last hop's headers, across redirects and retries;
+   * `undefined` for none.
+   */
   get timeout(): number | undefined {
     return this.#timeout;
   }
@@ -566,7 +607,10 @@ export class Session implements AsyncDisposable, Disposable {
     url: string | URL,
     init: RequestOptions = {},
   ): Promise<Request> {
-    return (await this.#prepare(method, url, init)).request;
+    const { request, flight } = await this.#prepare(method, url, init);
+    return typeof flight.auth === "function"
+      ? await flight.auth(request)
+      : request;
   }
 
   async #prepare(
@@ -619,19 +663,17 @@ export class Session implements AsyncDisposable, Disposable {
       headers.set("authorization", basicHeader(auth[0], auth[1]));
     }
 
-    let request = new Request(href, {
+    // A credentials function runs per attempt, in #send, not here.
+    const request = new Request(href, {
       method,
       headers,
       body,
       redirect: "manual",
       ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
     } as RequestInit);
-    let authHeaders: string[] = [];
-    if (typeof auth === "function") {
-      const before = request.headers;
-      request = await auth(request);
-      authHeaders = changedHeaders(before, request.headers);
-    }
+    // The auth function runs per attempt on a copy (attempts.ts), so its
+    // headers never reach the hop's template and cannot follow a redirect.
+    const authHeaders: string[] = [];
 
     const replayable = body === null || !(body instanceof ReadableStream);
     return {
@@ -647,8 +689,24 @@ export class Session implements AsyncDisposable, Disposable {
         authHeaders,
         firstUrl: href,
         replay: replayable ? () => body : undefined,
+        policies: this.#policies(init),
         ...this.#transportOf(init),
       },
+    };
+  }
+
+  #policies(init: SendOptions): Policies {
+    return {
+      retry: resolveRetry(this.#retry, init.retry),
+      hooks: resolveHooks(this.hooks, init.hooks),
+      onDownloadProgress: mergeSetting(
+        this.onDownloadProgress,
+        init.onDownloadProgress,
+      ),
+      onUploadProgress: mergeSetting(
+        this.onUploadProgress,
+        init.onUploadProgress,
+      ),
     };
   }
 
@@ -760,6 +818,7 @@ export class Session implements AsyncDisposable, Disposable {
       authHeaders: [],
       firstUrl: request.url,
       replay: spare ? () => spare!.clone().arrayBuffer() : () => null,
+      policies: this.#policies(init),
       ...this.#transportOf(init),
     });
   }
@@ -788,11 +847,20 @@ export class Session implements AsyncDisposable, Disposable {
   ): Promise<SessionResponse> {
     if (
       isPlain(init) && typeof this.auth !== "function" &&
-      this.cookies.synchronous
+      this.cookies.synchronous && this.#withoutPolicies()
     ) {
       return this.#fast(method, url, init);
     }
     return this.#slow(method, url, init);
+  }
+
+  /** Whether neither the session nor this request asks for a policy. */
+  #withoutPolicies(): boolean {
+    const h = this.hooks;
+    return this.#retry.limit === 0 && !h.beforeRequest?.length &&
+      !h.afterResponse?.length && !h.beforeRetry?.length &&
+      !h.beforeRedirect?.length && this.onDownloadProgress === undefined &&
+      this.onUploadProgress === undefined;
   }
 
   async #slow(
@@ -903,14 +971,15 @@ export class Session implements AsyncDisposable, Disposable {
         authHeaders: [],
         firstUrl: href,
         replay: () => null,
+        policies: this.#policies(init),
         ...transport,
       }, response);
     }
     const setCookies = response.headers.getSetCookie();
     if (setCookies.length > 0) this.cookies.storeResponse(href, setCookies);
-    Object.defineProperty(response, "history", {
-      value: EMPTY_HISTORY.slice(),
-      enumerable: true,
+    Object.defineProperties(response, {
+      history: { value: EMPTY_HISTORY.slice(), enumerable: true },
+      retryCount: { value: 0, enumerable: true },
     });
     return response as SessionResponse;
   }
@@ -934,53 +1003,63 @@ export class Session implements AsyncDisposable, Disposable {
     const history: Response[] = [];
     let current = first;
     let currentUrl = flight.firstUrl;
+    let retryCount = 0;
+    // Whether the hop still carries the caller's own body (or none), so that
+    // a retry can build it again from flight.replay.
+    let ownBody = true;
+    const { policies } = flight;
     try {
       for (;;) {
         let response: Response;
+        let sent: Request;
         if (received !== undefined) {
+          // The fast path already sent the first hop (it takes no policies).
           response = received;
           received = undefined;
+          sent = current;
+          const setCookies = response.headers.getSetCookie();
+          if (setCookies.length > 0) {
+            this.cookies.storeResponse(response.url || current.url, setCookies);
+          }
         } else {
-          // Chosen again for every hop: NO_PROXY and the scheme may differ.
-          const proxy = proxyFor(new URL(current.url), flight.proxy, {
-            trustEnv: this.trustEnv,
+          // Retries, auth challenges and hooks happen inside one hop, so a
+          // retried hop never restarts the redirect chain.
+          const hop = await sendHop(current, {
+            signal,
+            retry: policies.retry,
+            hooks: policies.hooks,
+            auth: this.#hopAuth(flight, currentUrl),
+            // Not `current.body`: reading it makes Deno turn a string body
+            // into a stream, which is then sent more slowly.
+            replayable: flight.replay !== undefined,
+            rebuild: ownBody && flight.replay !== undefined
+              ? () => this.#rebuild(current, flight)
+              : undefined,
+            retryCount,
+            redirectCount: history.length,
+            onUploadProgress: policies.onUploadProgress,
+            send: (request) =>
+              this.#sendOnce(request, signal, flight, () => timedOut),
           });
-          try {
-            signal.throwIfAborted();
-            response = await this.pool.fetch(
-              new Request(withoutProxyAuthorization(current), { signal }),
-              signal,
-              { proxy, tls: flight.tls },
-            );
-          } catch (error) {
-            if (error instanceof UnsupportedTransportError) throw error;
-            if (this.#closed) throw new SessionClosedError(current);
-            if (timedOut) throw new TimeoutError(current, flight.timeout!);
-            if (flight.signal?.aborted) throw flight.signal.reason;
-            if (error instanceof DOMException && error.name === "AbortError") {
-              throw error;
-            }
-            throw new ConnectionError(current, error);
-          }
-        }
-        const setCookies = response.headers.getSetCookie();
-        if (setCookies.length > 0) {
-          const from = response.url || current.url;
-          // The in-memory jar stays synchronous: no await on the hot path.
-          if (this.cookies.synchronous) {
-            this.cookies.storeResponse(from, setCookies);
-          } else {
-            await this.cookies.storeResponseAsync(from, setCookies);
-          }
+          retryCount = hop.retryCount;
+          response = hop.response;
+          sent = hop.request;
         }
         const location = response.headers.get("location");
         if (
           flight.redirect === "manual" || location === null ||
           !isRedirect(response.status)
         ) {
-          Object.defineProperty(response, "history", {
-            value: history.length ? history : EMPTY_HISTORY.slice(),
-            enumerable: true,
+          if (policies.onDownloadProgress !== undefined) {
+            response = trackDownload(response, policies.onDownloadProgress);
+          }
+          if (!response.url) withUrl(response, sent.url);
+          Object.defineProperties(response, {
+            history: {
+              value: history.length ? history : EMPTY_HISTORY.slice(),
+              enumerable: true,
+            },
+            retryCount: { value: retryCount, enumerable: true },
           });
           // fetch drops the fragment from Response.url; like requests, the
           // session reports the URL the caller would see, fragment included.
@@ -1012,7 +1091,9 @@ export class Session implements AsyncDisposable, Disposable {
           }
           throw error;
         }
-        history.push(await snapshot(response, currentUrl));
+        const redirect = await snapshot(response, currentUrl);
+        history.push(redirect);
+        const prevMethod = current.method;
         const next = await this.#nextHop(
           current,
           currentUrl,
@@ -1020,13 +1101,97 @@ export class Session implements AsyncDisposable, Disposable {
           nextUrl,
           flight,
         );
-        current = next;
-        currentUrl = nextUrl.href;
+        current = await runBeforeRedirect(policies.hooks, next, redirect, {
+          retryCount,
+          redirectCount: history.length - 1,
+        }, signal);
+        ownBody = ownBody && current === next &&
+          current.method === prevMethod && current.method !== "GET" &&
+          current.method !== "HEAD";
+        currentUrl = current === next ? nextUrl.href : current.url;
       }
+    } catch (error) {
+      // Waits and hooks end with the signal's reason: name it as the
+      // timeout or the close it really was.
+      if (timedOut && !(error instanceof TimeoutError)) {
+        throw new TimeoutError(current, flight.timeout!);
+      }
+      if (this.#closed && !(error instanceof SessionClosedError)) {
+        throw new SessionClosedError(current);
+      }
+      throw error;
     } finally {
       if (timer !== undefined) clearTimeout(timer);
       this.#inflight.delete(controller);
     }
+  }
+
+  /** Sends one request through the pool and keeps its cookies. */
+  async #sendOnce(
+    request: Request,
+    signal: AbortSignal,
+    flight: Flight,
+    timedOut: () => boolean,
+  ): Promise<Response> {
+    let response: Response;
+    // Chosen again for every hop: NO_PROXY and the scheme may differ.
+    const proxy = proxyFor(new URL(request.url), flight.proxy, {
+      trustEnv: this.trustEnv,
+    });
+    try {
+      signal.throwIfAborted();
+      response = await this.pool.fetch(
+        new Request(withoutProxyAuthorization(request), { signal }),
+        signal,
+        { proxy, tls: flight.tls },
+      );
+    } catch (error) {
+      if (error instanceof UnsupportedTransportError) throw error;
+      if (this.#closed) throw new SessionClosedError(request);
+      if (timedOut()) throw new TimeoutError(request, flight.timeout!);
+      if (flight.signal?.aborted) throw flight.signal.reason;
+      if (error instanceof DOMException && error.name === "AbortError") {
+        throw error;
+      }
+      throw new ConnectionError(request, error);
+    }
+    const setCookies = response.headers.getSetCookie();
+    if (setCookies.length > 0) {
+      const from = response.url || request.url;
+      // The in-memory jar stays synchronous: no await on the hot path.
+      if (this.cookies.synchronous) {
+        this.cookies.storeResponse(from, setCookies);
+      } else {
+        await this.cookies.storeResponseAsync(from, setCookies);
+      }
+    }
+    return response;
+  }
+
+  /** The hop's request again, with the caller's body given anew. */
+  async #rebuild(hop: Request, flight: Flight): Promise<Request> {
+    const body = await flight.replay!();
+    const headers = new Headers(hop.headers);
+    // A new FormData body gets a new multipart boundary.
+    if (body instanceof FormData) headers.delete("content-type");
+    return new Request(hop.url, {
+      method: hop.method,
+      headers,
+      body,
+      redirect: "manual",
+    });
+  }
+
+  /**
+   * The credentials function for a hop: none once the chain has left the
+   * first request's origin (Basic pairs are set on the headers instead).
+   */
+  #hopAuth(flight: Flight, hopUrl: string): AuthFunction | undefined {
+    const auth = flight.auth;
+    if (typeof auth !== "function") return undefined;
+    return shouldStripAuth(new URL(flight.firstUrl), new URL(hopUrl))
+      ? undefined
+      : auth;
   }
 
   /** Builds the request of the next redirect hop. */
@@ -1080,16 +1245,12 @@ export class Session implements AsyncDisposable, Disposable {
     if (Array.isArray(auth) && !shouldStripAuth(first, nextUrl)) {
       headers.set("authorization", basicHeader(auth[0], auth[1]));
     }
-    let request = new Request(nextUrl.href, {
+    return new Request(nextUrl.href, {
       method,
       headers,
       body,
       redirect: "manual",
     });
-    if (typeof auth === "function" && !shouldStripAuth(first, nextUrl)) {
-      request = await auth(request);
-    }
-    return request;
   }
 
   /**

@@ -10,6 +10,8 @@ export interface Seen {
   body: string;
   /** Which TCP connection (1-based) carried the request. */
   connection: number;
+  /** `performance.now()` when the request's head arrived. */
+  at: number;
 }
 
 export type Handler = (
@@ -53,6 +55,7 @@ export async function serve(
   const ids = new WeakMap<object, number>();
   const seen: Seen[] = [];
   const server = http.createServer(async (req, res) => {
+    const at = performance.now();
     inFlight++;
     state.maxInFlight = Math.max(state.maxInFlight, inFlight);
     res.on("close", () => inFlight--);
@@ -71,6 +74,7 @@ export async function serve(
       headers: req.headers,
       body,
       connection: ids.get(req.socket) ?? 0,
+      at,
     });
     try {
       await handler(Object.assign(req, { body }), res);

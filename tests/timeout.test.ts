@@ -1,0 +1,170 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { ServerResponse } from "node:http";
+import { serve } from "./_server.ts";
+import { Session, TimeoutError } from "../mod.ts";
+
+/** A server that never answers /stall (until closed), and answers the rest. */
+async function staller() {
+  const stalled: ServerResponse[] = [];
+  const server = await serve((req, res) => {
+    if (req.url?.startsWith("/stall")) {
+      stalled.push(res);
+      return;
+    }
+    if (req.url?.startsWith("/slow")) {
+      setTimeout(() => res.end("slow"), 300);
+      return;
+    }
+    res.end("fast");
+  });
+  return { server, stalled };
+}
+
+test("timeout: fires while the server stalls, within a small multiple of the setting", async () => {
+  const { server } = await staller();
+  try {
+    await using s = new Session({ baseUrl: server.origin, timeout: 150 });
+    const started = performance.now();
+    await assert.rejects(s.get("/stall?token=secret"), (e) => {
+      assert.ok(e instanceof TimeoutError);
+      assert.equal(e.timeout, 150);
+      assert.match(e.message, /GET .*\/stall timed out after 150 ms/);
+      assert.doesNotMatch(e.message, /secret/);
+      return true;
+    });
+    const took = performance.now() - started;
+    assert.ok(took >= 140 && took < 150 * 5, `took ${took} ms`);
+    assert.equal(server.seen.length, 1);
+  } finally {
+    await server.close();
+  }
+});
+
+test("timeout: a timed-out request frees its pool slot", async () => {
+  const { server } = await staller();
+  try {
+    await using s = new Session({
+      baseUrl: server.origin,
+      timeout: 100,
+      pool: { maxConnectionsPerOrigin: 1 },
+    });
+    await assert.rejects(s.get("/stall"), TimeoutError);
+    assert.equal(s.pool.stats()[server.origin].inFlight, 0);
+    // With one slot, this would wait forever if the slot had leaked.
+    const r = await s.get("/fast");
+    assert.equal(await r.text(), "fast");
+    assert.equal(s.pool.stats()[server.origin].inFlight, 0);
+  } finally {
+    await server.close();
+  }
+});
+
+test("timeout: null disables the session's timeout for one request", async () => {
+  const { server } = await staller();
+  try {
+    await using s = new Session({ baseUrl: server.origin, timeout: 100 });
+    await assert.rejects(s.get("/slow"), TimeoutError);
+    const r = await s.get("/slow", { timeout: null });
+    assert.equal(await r.text(), "slow");
+    const longer = await s.get("/slow", { timeout: 5_000 });
+    assert.equal(await longer.text(), "slow");
+    s.timeout = null;
+    assert.equal(await (await s.get("/slow")).text(), "slow");
+    await assert.rejects(s.get("/x", { timeout: 0 }), RangeError);
+  } finally {
+    await server.close();
+  }
+});
+
+test("timeout: the default is 30 s", () => {
+  using s = new Session();
+  assert.equal(s.timeout, 30_000);
+});
+
+test("timeout: bounds the whole call, retries and their waits included", async () => {
+  const server = await serve((_req, res) => {
+    res.statusCode = 503;
+    res.end();
+  });
+  try {
+    await using s = new Session({
+      baseUrl: server.origin,
+      timeout: 200,
+      retry: { limit: 1_000, backoff: 20, maxDelay: 40 },
+    });
+    const started = performance.now();
+    await assert.rejects(s.get("/x"), TimeoutError);
+    const took = performance.now() - started;
+    assert.ok(took >= 190 && took < 200 * 5, `took ${took} ms`);
+    assert.ok(server.seen.length > 1, "retried before the timeout");
+    assert.equal(s.pool.stats()[server.origin].inFlight, 0);
+  } finally {
+    await server.close();
+  }
+});
+
+test("timeout: cuts a Retry-After wait short", async () => {
+  const server = await serve((_req, res) => {
+    res.writeHead(503, { "retry-after": "10" });
+    res.end();
+  });
+  try {
+    await using s = new Session({
+      baseUrl: server.origin,
+      timeout: 150,
+      retry: { limit: 1, maxDelay: 60_000 },
+    });
+    const started = performance.now();
+    await assert.rejects(s.get("/x"), TimeoutError);
+    assert.ok(performance.now() - started < 150 * 5);
+    assert.equal(server.seen.length, 1);
+  } finally {
+    await server.close();
+  }
+});
+
+test("timeout: bounds the whole redirect chain", async () => {
+  const server = await serve((req, res) => {
+    const n = Number(req.url!.slice(1));
+    // Each hop alone is well within the timeout; together they are not.
+    setTimeout(() => {
+      res.writeHead(302, { location: `/${n + 1}` });
+      res.end();
+    }, 60);
+  });
+  try {
+    await using s = new Session({ baseUrl: server.origin, timeout: 200 });
+    const started = performance.now();
+    await assert.rejects(s.get("/0"), TimeoutError);
+    assert.ok(performance.now() - started < 200 * 5);
+    assert.ok(server.seen.length >= 3, `${server.seen.length} hops`);
+  } finally {
+    await server.close();
+  }
+});
+
+test("timeout: a hook that never returns cannot outlive the timeout", async () => {
+  const server = await serve((_req, res) => {
+    res.end("ok");
+  });
+  try {
+    await using s = new Session({ baseUrl: server.origin, timeout: 100 });
+    await assert.rejects(
+      s.get("/x", {
+        hooks: { afterResponse: [() => new Promise<void>(() => {})] },
+      }),
+      TimeoutError,
+    );
+    await assert.rejects(
+      s.get("/x", {
+        hooks: { beforeRequest: [() => new Promise<void>(() => {})] },
+      }),
+      TimeoutError,
+    );
+    assert.equal(server.seen.length, 1);
+    assert.equal(s.pool.stats()[server.origin].inFlight, 0);
+  } finally {
+    await server.close();
+  }
+});
