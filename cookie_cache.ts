@@ -64,6 +64,11 @@ export class VersionedMemoryStore extends MemoryCookieStore {
     return (this.#versions.get(domain) ?? 0) + this.#all;
   }
 
+  /** Whether nothing was ever written: the jar is empty, cheaply known. */
+  get pristine(): boolean {
+    return this.#counter === 0;
+  }
+
   // The overloads below forward to the memory store unchanged; they only
   // note the write first. Declared loosely because tough-cookie's overloads
   // (callback or promise) cannot be restated one by one in an override.
@@ -182,6 +187,8 @@ export class CookieHeaderCache {
    * @returns the header value
    */
   header(url: string, use?: (cookie: Cookie) => void): string {
+    // Many sessions never hold a cookie: no key to build, no stamp to take.
+    if (this.#store.pristine) return "";
     const key = urlKey(url);
     const host = hostOf(key);
     let entry = host === undefined ? undefined : this.#headers.get(key);

@@ -187,6 +187,8 @@ export class Pool {
   readonly #origins = new Map<string, Origin>();
   /** Clients by key, least recently used first (Map keeps insertion order). */
   readonly #clients = new Map<string, Entry>();
+  /** The key last moved to the end of #clients. */
+  #lastKey: string | undefined;
   /** Requests waiting for room under `maxClients`. */
   #roomWaiters: Array<() => void> = [];
   #closed = false;
@@ -243,6 +245,9 @@ export class Pool {
 
   /** The client for a key, made (after waiting for room) when missing. */
   #keyOf(url: URL, transport: Transport): string {
+    // The common case, direct and with the default TLS settings, is keyed by
+    // the origin alone (a JSON key never equals an origin).
+    if (!transport.proxy && transport.tls === undefined) return url.origin;
     return JSON.stringify([
       url.origin,
       transport.proxy?.href ?? "",
@@ -267,6 +272,7 @@ export class Pool {
       if (found) {
         this.#clients.delete(key);
         this.#clients.set(key, found);
+        this.#lastKey = key;
         return found;
       }
       if (this.#clients.size < this.#maxClients || this.#evictOne()) break;
@@ -298,6 +304,7 @@ export class Pool {
       timer: undefined,
     };
     this.#clients.set(key, entry);
+    this.#lastKey = key;
     const origin = this.#origin(url.origin);
     origin.created++;
     origin.clients++;
@@ -435,8 +442,12 @@ export class Pool {
       const key = this.#keyOf(url, transport);
       const found = this.#clients.get(key);
       if (found !== undefined) {
-        this.#clients.delete(key);
-        this.#clients.set(key, found);
+        // Most recently used last; nothing to move when it already is.
+        if (this.#lastKey !== key) {
+          this.#clients.delete(key);
+          this.#clients.set(key, found);
+          this.#lastKey = key;
+        }
         entry = found;
       } else entry = await this.#client(url, transport, signal, key);
     } catch (error) {

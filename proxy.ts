@@ -60,6 +60,9 @@ export interface ProxyConfig {
  */
 export type ProxyOption = string | URL | ProxyConfig | null;
 
+/** Deno's env permission per variable name, as first asked. */
+const envGranted = new Map<string, boolean>();
+
 /**
  * Reads an environment variable; `undefined` when it is unset or cannot be
  * read (a Deno process without `--allow-env` reads nothing, and is never
@@ -87,17 +90,60 @@ export function readEnv(name: string): string | undefined {
   };
   try {
     if (g.Deno) {
-      const state = g.Deno.permissions?.querySync?.({
-        name: "env",
-        variable: name,
-      }).state;
-      if (state !== undefined && state !== "granted") return undefined;
+      // Asking for the permission state costs more than reading the
+      // variable, and every request reads several: ask once per name.
+      let granted = envGranted.get(name);
+      if (granted === undefined) {
+        const state = g.Deno.permissions?.querySync?.({
+          name: "env",
+          variable: name,
+        }).state;
+        granted = state === undefined || state === "granted";
+        envGranted.set(name, granted);
+      }
+      if (!granted) return undefined;
       return g.Deno.env.get(name);
     }
     return g.process?.env[name];
   } catch {
     return undefined;
   }
+}
+
+/** The variables {@linkcode proxyFor} reads, in both cases. */
+const PROXY_VARIABLES = [
+  "http_proxy",
+  "https_proxy",
+  "all_proxy",
+  "no_proxy",
+].flatMap((name) => [name, name.toUpperCase()]).concat("REQUEST_METHOD");
+
+/**
+ * The proxy variables of the environment as they are now, as a reader for
+ * {@linkcode ProxyForOptions.env}. A session takes one when it is created,
+ * as httpx does: reading the environment on every request costs more than
+ * the rest of choosing a proxy.
+ *
+ * @example
+ * ```ts
+ * import { proxyFor, snapshotEnv } from "@fetchkit/session/proxy";
+ *
+ * const env = snapshotEnv();
+ * proxyFor(new URL("https://api.test/"), undefined, { trustEnv: true, env });
+ * ```
+ *
+ * @param read reads one variable; {@linkcode readEnv} by default
+ * @returns a reader of the values taken
+ */
+export function snapshotEnv(
+  read: (name: string) => string | undefined = readEnv,
+): (name: string) => string | undefined {
+  const values = new Map<string, string>();
+  for (const name of PROXY_VARIABLES) {
+    const value = read(name);
+    if (value !== undefined) values.set(name, value);
+  }
+  return (name) => values.get(name);
 }
 
 /**

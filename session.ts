@@ -54,7 +54,7 @@ import { resolveRetry, type RetryInput, type RetryPolicy } from "./retry.ts";
 import { Pool, type PoolOptions } from "./pool.ts";
 import { DeadlineExceeded, Deadlines } from "./deadline.ts";
 import { type TlsOptions, UnsupportedTransportError } from "./clients.ts";
-import { proxyFor, type ProxyOption } from "./proxy.ts";
+import { proxyFor, type ProxyOption, snapshotEnv } from "./proxy.ts";
 import {
   isRedirect,
   redirectMethod,
@@ -146,8 +146,9 @@ export interface SessionOptions {
   /** TLS settings: extra CA certificates, a client certificate, `insecure`. */
   tls?: TlsOptions;
   /**
-   * Whether `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` are read
-   * when no proxy is set. Default `true`.
+   * Whether `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` are used
+   * when no proxy is set. They are read once, when the session is created
+   * (as httpx does). Default `true`.
    */
   trustEnv?: boolean;
 }
@@ -280,6 +281,8 @@ interface Policies {
 const ABSOLUTE = /^[a-zA-Z][a-zA-Z\d+.-]*:/;
 const DEFAULT_TIMEOUT = 30_000;
 const DEFAULT_MAX_REDIRECTS = 30;
+/** Relative URLs a session remembers resolved before starting afresh. */
+const RESOLVED_LIMIT = 1024;
 /** Bytes of a redirect's body kept in `history`; the rest is discarded. */
 const REDIRECT_BODY_LIMIT = 1 << 20;
 const EMPTY_HISTORY: Response[] = [];
@@ -311,6 +314,27 @@ function isPlain(init: RequestOptions): boolean {
 function isEmpty(headers: Headers): boolean {
   for (const _ of headers.keys()) return false;
   return true;
+}
+
+/**
+ * The session's own `Headers`, counting its changes, so that whether it is
+ * empty is known without walking it on every request (an iterator over
+ * `Headers` costs more than the rest of that check).
+ */
+class TrackedHeaders extends Headers {
+  changes = 0;
+  override append(name: string, value: string): void {
+    super.append(name, value);
+    this.changes++;
+  }
+  override delete(name: string): void {
+    super.delete(name);
+    this.changes++;
+  }
+  override set(name: string, value: string): void {
+    super.set(name, value);
+    this.changes++;
+  }
 }
 
 function checkTimeout(value: number | null | undefined, what: string): void {
@@ -420,6 +444,15 @@ export class Session implements AsyncDisposable, Disposable {
   /** See {@linkcode SessionOptions.trustEnv}. */
   trustEnv: boolean;
   #baseUrl: URL | undefined;
+  /** The environment's proxy variables, read when the session was made. */
+  readonly #env = snapshotEnv();
+  /** What #noHeaders last found, and for which headers and changes. */
+  #headersSeen: Headers | undefined;
+  #headersChanges = -1;
+  #headersEmpty = false;
+  /** Relative URLs resolved against `#resolvedFor` (see #resolve). */
+  readonly #resolved = new Map<string, URL>();
+  #resolvedFor: URL | undefined;
   #timeout: number | undefined;
   #maxRedirects: number;
   #closed = false;
@@ -434,10 +467,10 @@ export class Session implements AsyncDisposable, Disposable {
    */
   constructor(options: SessionOptions = {}) {
     this.baseUrl = options.baseUrl;
-    this.headers = new Headers();
+    this.headers = new TrackedHeaders();
     if (options.headers) {
       for (const [k, v] of new Headers(options.headers)) assertHeader(k, v);
-      this.headers = new Headers(options.headers);
+      this.headers = new TrackedHeaders(options.headers);
     }
     this.params = mergeParams(new URLSearchParams(), options.params);
     this.auth = options.auth ?? undefined;
@@ -535,8 +568,34 @@ export class Session implements AsyncDisposable, Disposable {
     return this.#closed;
   }
 
-  /** Resolves a request URL against `baseUrl` and checks it. */
+  /**
+   * Resolves a request URL against `baseUrl` and checks it. Relative paths
+   * are remembered per `baseUrl` (an API client asks for the same few again
+   * and again, and parsing is a good part of a request's own cost); the URL
+   * returned is then shared, so callers must not change it.
+   */
   #resolve(input: string | URL): URL {
+    if (typeof input === "string") {
+      if (this.#resolvedFor !== this.#baseUrl) {
+        this.#resolved.clear();
+        this.#resolvedFor = this.#baseUrl;
+      }
+      const known = this.#resolved.get(input);
+      if (known !== undefined) return known;
+      const url = this.#resolveText(input);
+      if (
+        this.#baseUrl !== undefined && !ABSOLUTE.test(input) &&
+        !input.startsWith("//") && url.origin === this.#baseUrl.origin
+      ) {
+        if (this.#resolved.size >= RESOLVED_LIMIT) this.#resolved.clear();
+        this.#resolved.set(input, url);
+      }
+      return url;
+    }
+    return this.#resolveText(input);
+  }
+
+  #resolveText(input: string | URL): URL {
     const text = input instanceof URL ? input.href : parsedText(String(input));
     const base = this.#baseUrl;
     let url: URL;
@@ -854,6 +913,18 @@ export class Session implements AsyncDisposable, Disposable {
     return this.#slow(method, url, init);
   }
 
+  /** Whether the session sends no headers of its own. */
+  #noHeaders(): boolean {
+    const h = this.headers;
+    if (!(h instanceof TrackedHeaders)) return isEmpty(h);
+    if (h !== this.#headersSeen || h.changes !== this.#headersChanges) {
+      this.#headersSeen = h;
+      this.#headersChanges = h.changes;
+      this.#headersEmpty = isEmpty(h);
+    }
+    return this.#headersEmpty;
+  }
+
   /** Whether neither the session nor this request asks for a policy. */
   #withoutPolicies(): boolean {
     const h = this.hooks;
@@ -902,7 +973,7 @@ export class Session implements AsyncDisposable, Disposable {
     const auth = init.auth === undefined ? this.auth : init.auth ?? undefined;
     let headers: Headers | Record<string, string> | undefined;
     if (
-      init.headers === undefined && auth === undefined && isEmpty(this.headers)
+      init.headers === undefined && auth === undefined && this.#noHeaders()
     ) {
       const cookie = mergeCookies(this.cookies.headerFor(href), init.cookies);
       if (cookie !== "") headers = { cookie };
@@ -934,7 +1005,10 @@ export class Session implements AsyncDisposable, Disposable {
     if (method !== "GET") requestInit.method = method;
     if (headers !== undefined) requestInit.headers = headers;
     const transport = this.#transportOf(init);
-    const proxy = proxyFor(url, transport.proxy, { trustEnv: this.trustEnv });
+    const proxy = proxyFor(url, transport.proxy, {
+      trustEnv: this.trustEnv,
+      env: this.#env,
+    });
     const started = timeout === undefined ? 0 : Date.now();
     const asRequest = () => new Request(href, requestInit);
     let response: Response;
@@ -1137,6 +1211,7 @@ export class Session implements AsyncDisposable, Disposable {
     // Chosen again for every hop: NO_PROXY and the scheme may differ.
     const proxy = proxyFor(new URL(request.url), flight.proxy, {
       trustEnv: this.trustEnv,
+      env: this.#env,
     });
     try {
       signal.throwIfAborted();

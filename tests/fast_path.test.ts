@@ -1,6 +1,7 @@
 // Requests without a body, signal or auth function take the session's fast
 // path (no Request object, no per-request timer or signal). They must send
 // exactly what the general path sends, and time out and close the same way.
+import process from "node:process";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { echo, serve } from "./_server.ts";
@@ -115,5 +116,68 @@ test("fast path: a shorter timeout after a longer one still fires", async () => 
     await assert.rejects(s.get("/hang", { timeout: 30 }), TimeoutError);
   } finally {
     await server.close();
+  }
+});
+
+test("fast path: session headers changed between requests are seen, however they change", async () => {
+  const server = await serve(echo);
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    const sent = async () => {
+      await (await s.get("/h")).arrayBuffer();
+      return server.seen.at(-1)!.headers["x-h"];
+    };
+    assert.equal(await sent(), undefined);
+    s.headers.set("x-h", "1");
+    assert.equal(await sent(), "1");
+    s.headers.append("x-h", "2");
+    assert.equal(await sent(), "1, 2");
+    s.headers.delete("x-h");
+    assert.equal(await sent(), undefined);
+    s.headers = new Headers({ "x-h": "replaced" });
+    assert.equal(await sent(), "replaced");
+    s.headers.delete("x-h");
+    assert.equal(await sent(), undefined);
+  } finally {
+    await server.close();
+  }
+});
+
+test("fast path: a relative path follows a baseUrl changed between requests", async () => {
+  const one = await serve(echo);
+  const two = await serve(echo);
+  try {
+    await using s = new Session({ baseUrl: `${one.origin}/v1/` });
+    for (const base of [`${one.origin}/v1/`, `${two.origin}/v2/`]) {
+      s.baseUrl = base;
+      await (await s.get("items")).arrayBuffer();
+      await (await s.get("items")).arrayBuffer();
+    }
+    assert.deepEqual(one.seen.map((r) => r.url), ["/v1/items", "/v1/items"]);
+    assert.deepEqual(two.seen.map((r) => r.url), ["/v2/items", "/v2/items"]);
+  } finally {
+    await one.close();
+    await two.close();
+  }
+});
+
+test("fast path: the environment's proxy variables are read when the session is made", async () => {
+  const origin = await serve(echo);
+  // Nothing listens here: a request that used this proxy would fail.
+  const dead = "http://127.0.0.1:9";
+  const saved = process.env.HTTP_PROXY;
+  try {
+    await using before = new Session();
+    process.env.HTTP_PROXY = dead;
+    const r = await before.get(`${origin.origin}/direct`);
+    assert.equal(r.status, 200);
+    await r.arrayBuffer();
+    await using after = new Session({ timeout: 5_000 });
+    await assert.rejects(after.get(`${origin.origin}/proxied`));
+    assert.deepEqual(origin.seen.map((x) => x.url), ["/direct"]);
+  } finally {
+    if (saved === undefined) delete process.env.HTTP_PROXY;
+    else process.env.HTTP_PROXY = saved;
+    await origin.close();
   }
 });
