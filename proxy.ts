@@ -141,10 +141,19 @@ export function snapshotEnv(
   const values = new Map<string, string>();
   for (const name of PROXY_VARIABLES) {
     const value = read(name);
-    if (value !== undefined) values.set(name, value);
+    if (value) values.set(name, value);
+  }
+  // No proxy variable at all, the usual case: say so without a lookup.
+  if (
+    values.size === 0 || (values.size === 1 && values.has("REQUEST_METHOD"))
+  ) {
+    return NO_PROXY_ENV;
   }
   return (name) => values.get(name);
 }
+
+/** The reader of an environment without proxy variables. */
+const NO_PROXY_ENV = (_name: string): string | undefined => undefined;
 
 /**
  * Options of {@linkcode proxyFor}.
@@ -244,6 +253,9 @@ export function proxyFor(
 ): URL | null {
   if (setting === null) return null;
   const env = options.env ?? readEnv;
+  if (setting === undefined && (!options.trustEnv || env === NO_PROXY_ENV)) {
+    return null;
+  }
   const scheme = url.protocol === "https:" ? "https" : "http";
   let chosen: string | URL | null | undefined;
   let noProxy: string | readonly string[] | undefined;
