@@ -3,8 +3,9 @@
 # (an HTTP proxy with CONNECT and Basic auth), openssl (which made the TLS
 # fixtures), redis-server (the shared cookie store's peer; each test starts
 # its own on a free loopback port), curl (cookies.txt interop) and
-# python3-httpbin with gunicorn (digest auth interop). Idempotent and quick when they are already there. Never fails
-# the build: a test whose program is missing reports itself as skipped, loudly.
+# python3-httpbin with gunicorn (digest auth interop). Idempotent and quick
+# when they are already there. Never fails the build: a test whose program is
+# missing reports itself as skipped, loudly (httpbin's fails instead).
 missing=""
 command -v tinyproxy >/dev/null 2>&1 || missing="$missing tinyproxy"
 command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
