@@ -45,31 +45,6 @@ export function withoutProxyAuthorization(request: Request): Request {
 }
 
 /**
- * The names of the headers an auth function added or changed: they are
- * credentials too, and are dropped with `Authorization` when a redirect
- * leaves the first origin.
- *
- * @example
- * ```ts
- * import { changedHeaders } from "@fetchkit/session/guard";
- *
- * changedHeaders(new Headers({ a: "1" }), new Headers({ a: "1", k: "x" }));
- * // ["k"]
- * ```
- *
- * @param before the headers given to the auth function
- * @param after the headers of the request it returned
- * @returns lower-case header names
- */
-export function changedHeaders(before: Headers, after: Headers): string[] {
-  const names: string[] = [];
-  for (const [name, value] of after) {
-    if (before.get(name) !== value) names.push(name);
-  }
-  return names;
-}
-
-/**
  * The longest URL a session sends or follows, in characters. Servers refuse
  * far shorter ones (8 KiB is common), and the runtimes disagree beyond 64 KiB
  * (Deno fails, Bun sends), so anything longer is refused with a clear error

@@ -256,8 +256,6 @@ interface Flight {
   manualCookie: string | null;
   /** Credentials to re-apply on hops that stay on the first origin. */
   auth: Auth | undefined;
-  /** Headers the auth function added: dropped when leaving that origin. */
-  authHeaders: string[];
   /** The first request's URL, with its fragment. */
   firstUrl: string;
   /** Gives the body again for a 307/308; `undefined` when it cannot. */
@@ -300,6 +298,11 @@ function basicHeader(username: string, password: string): string {
   let binary = "";
   for (const b of bytes) binary += String.fromCharCode(b);
   return `Basic ${btoa(binary)}`;
+}
+
+function hasHooks(hooks: CallHooks): boolean {
+  return hooks.beforeRequest.length > 0 || hooks.afterResponse.length > 0 ||
+    hooks.beforeRetry.length > 0 || hooks.beforeRedirect.length > 0;
 }
 
 /** Whether a request's options leave it to the fast path (see #fast). */
@@ -730,9 +733,6 @@ export class Session implements AsyncDisposable, Disposable {
       redirect: "manual",
       ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
     } as RequestInit);
-    // The auth function runs per attempt on a copy (attempts.ts), so its
-    // headers never reach the hop's template and cannot follow a redirect.
-    const authHeaders: string[] = [];
 
     const replayable = body === null || !(body instanceof ReadableStream);
     return {
@@ -745,7 +745,6 @@ export class Session implements AsyncDisposable, Disposable {
         cookies: init.cookies,
         manualCookie,
         auth,
-        authHeaders,
         firstUrl: href,
         replay: replayable ? () => body : undefined,
         policies: this.#policies(init),
@@ -874,7 +873,6 @@ export class Session implements AsyncDisposable, Disposable {
       cookies: undefined,
       manualCookie: null,
       auth: undefined,
-      authHeaders: [],
       firstUrl: request.url,
       replay: spare ? () => spare!.clone().arrayBuffer() : () => null,
       policies: this.#policies(init),
@@ -1042,7 +1040,6 @@ export class Session implements AsyncDisposable, Disposable {
         cookies: init.cookies,
         manualCookie: null,
         auth,
-        authHeaders: [],
         firstUrl: href,
         replay: () => null,
         policies: this.#policies(init),
@@ -1086,6 +1083,7 @@ export class Session implements AsyncDisposable, Disposable {
       for (;;) {
         let response: Response;
         let sent: Request;
+        let hopHeaders = current.headers;
         if (received !== undefined) {
           // The fast path already sent the first hop (it takes no policies).
           response = received;
@@ -1096,6 +1094,15 @@ export class Session implements AsyncDisposable, Disposable {
             this.cookies.storeResponse(response.url || current.url, setCookies);
           }
         } else {
+          // An auth function or a hook may change the hop's request in
+          // place; what they add must not reach the next hop (which runs them
+          // again where they belong), so the next hop starts from the
+          // headers as they were before.
+          if (
+            typeof flight.auth === "function" || hasHooks(policies.hooks)
+          ) {
+            hopHeaders = new Headers(current.headers);
+          }
           // Retries, auth challenges and hooks happen inside one hop, so a
           // retried hop never restarts the redirect chain.
           const hop = await sendHop(current, {
@@ -1170,6 +1177,7 @@ export class Session implements AsyncDisposable, Disposable {
         const prevMethod = current.method;
         const next = await this.#nextHop(
           current,
+          hopHeaders,
           currentUrl,
           response.status,
           nextUrl,
@@ -1272,13 +1280,14 @@ export class Session implements AsyncDisposable, Disposable {
   /** Builds the request of the next redirect hop. */
   async #nextHop(
     prev: Request,
+    prevHeaders: Headers,
     prevUrl: string,
     status: number,
     nextUrl: URL,
     flight: Flight,
   ): Promise<Request> {
     const method = redirectMethod(status, prev.method);
-    const headers = new Headers(prev.headers);
+    const headers = new Headers(prevHeaders);
     let body: BodyInit | null = null;
     if (method !== prev.method || method === "GET" || method === "HEAD") {
       for (const name of CONTENT_HEADERS) headers.delete(name);
@@ -1296,9 +1305,6 @@ export class Session implements AsyncDisposable, Disposable {
     const from = new URL(prevUrl);
     const first = new URL(flight.firstUrl);
     if (shouldStripAuth(from, nextUrl)) headers.delete("authorization");
-    if (shouldStripAuth(first, nextUrl)) {
-      for (const name of flight.authHeaders) headers.delete(name);
-    }
     // A proxy's credentials are for the proxy alone, never for an origin.
     headers.delete("proxy-authorization");
 

@@ -77,6 +77,50 @@ test("CVE-2018-18074: an auth function is not run for a hop on another origin", 
   }
 });
 
+test("CVE-2018-18074: headers an auth function or a hook sets in place do not follow a redirect to another origin", async () => {
+  const other = await serve(echo);
+  const start = await redirector(() => `${other.origin}/landing`, 307);
+  try {
+    await using s = new Session({
+      // Both edit the request they were given and return it, which the
+      // AuthFunction and hook contracts allow.
+      auth: (request) => {
+        request.headers.set("x-api-key", "k-in-place");
+        return request;
+      },
+      hooks: {
+        beforeRequest: [(request) => {
+          if (new URL(request.url).port === String(start.port)) {
+            request.headers.set("x-hook-secret", "h-in-place");
+          }
+          return request;
+        }],
+      },
+    });
+    for (const method of ["GET", "POST"]) {
+      const r = await s.request(method, `${start.origin}/go`, {
+        body: method === "POST" ? "payload" : undefined,
+      });
+      assert.equal(r.status, 200);
+      await r.body?.cancel();
+    }
+    assert.deepEqual(
+      start.seen.map((
+        x,
+      ) => [x.headers["x-api-key"], x.headers["x-hook-secret"]]),
+      [["k-in-place", "h-in-place"], ["k-in-place", "h-in-place"]],
+    );
+    assert.equal(other.seen.length, 2);
+    for (const seen of other.seen) {
+      assert.equal(seen.headers["x-api-key"], undefined);
+      assert.equal(seen.headers["x-hook-secret"], undefined);
+    }
+    assert.equal(other.seen[1].body, "payload");
+  } finally {
+    await closeAll(start, other);
+  }
+});
+
 test("CVE-2018-18074: Authorization is kept on a redirect within the same origin", async () => {
   let hops = 0;
   const server = await serve((req, res) => {
