@@ -45,6 +45,28 @@ export function withoutProxyAuthorization(request: Request): Request {
 }
 
 /**
+ * A URL as given, fit for an error message: userinfo removed, and the query
+ * and fragment replaced by `?…` and `#…` (they often carry tokens), cut to
+ * 200 characters. Works on text that does not parse as a URL too.
+ *
+ * @example
+ * ```ts
+ * import { redactUrl } from "@fetchkit/session/guard";
+ *
+ * redactUrl("https://user:pw@a.test/x?token=s3cret"); // "https://a.test/x?…"
+ * ```
+ *
+ * @param text the URL as given
+ * @returns the text to quote
+ */
+export function redactUrl(text: string): string {
+  let out = text.replace(/^([^:/?#]*:)?\/\/[^/?#]*@/, "$1//");
+  const cut = out.search(/[?#]/);
+  if (cut !== -1) out = `${out.slice(0, cut)}${out[cut]}…`;
+  return out.length > 200 ? `${out.slice(0, 200)}…` : out;
+}
+
+/**
  * The longest URL a session sends or follows, in characters. Servers refuse
  * far shorter ones (8 KiB is common), and the runtimes disagree beyond 64 KiB
  * (Deno fails, Bun sends), so anything longer is refused with a clear error
@@ -78,7 +100,7 @@ export const MAX_URL_LENGTH = 32_768;
 export function urlProblem(href: string): string | undefined {
   if (href.length <= MAX_URL_LENGTH) return undefined;
   return `URL too long: ${href.length} characters, the most is ${MAX_URL_LENGTH} (${
-    JSON.stringify(href.slice(0, 60))
+    JSON.stringify(redactUrl(href).slice(0, 60))
   }…)`;
 }
 

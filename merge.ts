@@ -286,7 +286,8 @@ export function assertCookie(name: string, value: string): void {
 /**
  * Lays request-level cookies over the `Cookie` header the jar produced for a
  * URL. A request cookie replaces the jar's cookies of the same name; `null`
- * leaves the jar's cookie of that name out. Returns `""` when nothing is left.
+ * leaves the jar's cookie of that name out, and `null` for the whole set
+ * leaves every jar cookie out. Returns `""` when nothing is left.
  *
  * @example
  * ```ts
@@ -304,7 +305,8 @@ export function mergeCookies(
   jarHeader: string,
   over?: CookiesInput | null,
 ): string {
-  if (over == null) return jarHeader;
+  if (over === null) return "";
+  if (over === undefined) return jarHeader;
   const overridden = new Map<string, string | null>();
   for (const [name, value] of Object.entries(over)) {
     if (value === undefined) continue;

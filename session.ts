@@ -48,7 +48,12 @@ import {
   mergeSetting,
   type ParamsInput,
 } from "./merge.ts";
-import { parsedText, urlProblem, withoutProxyAuthorization } from "./guard.ts";
+import {
+  parsedText,
+  redactUrl,
+  urlProblem,
+  withoutProxyAuthorization,
+} from "./guard.ts";
 import { type ProgressCallback, trackDownload } from "./progress.ts";
 import { resolveRetry, type RetryInput, type RetryPolicy } from "./retry.ts";
 import { Pool, type PoolOptions } from "./pool.ts";
@@ -212,7 +217,10 @@ export interface RequestOptions extends SendOptions {
   headers?: HeadersInput | null;
   /** Query parameters for this request. */
   params?: ParamsInput | null;
-  /** Cookies for this request only; `null` values keep jar cookies out. */
+  /**
+   * Cookies for this request only; a `null` value keeps the jar's cookie of
+   * that name out, and `cookies: null` keeps every jar cookie out.
+   */
   cookies?: CookiesInput | null;
   /** Credentials for this request; `null` sends none. */
   auth?: Auth | null;
@@ -375,17 +383,20 @@ async function snapshot(response: Response, url: string): Promise<Response> {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
-        size += value.byteLength;
-        if (size > REDIRECT_BODY_LIMIT) {
+        if (size + value.byteLength > REDIRECT_BODY_LIMIT) {
+          // Kept up to the limit; the rest is not read.
+          chunks.push(value.subarray(0, REDIRECT_BODY_LIMIT - size));
+          size = REDIRECT_BODY_LIMIT;
           await reader.cancel();
           break;
         }
+        size += value.byteLength;
         chunks.push(value);
       }
     } catch {
       // A redirect whose body fails still tells where to go next.
     }
-    body = new Uint8Array(Math.min(size, REDIRECT_BODY_LIMIT));
+    body = new Uint8Array(size);
     let at = 0;
     for (const c of chunks) {
       body.set(c, at);
@@ -529,7 +540,9 @@ export class Session implements AsyncDisposable, Disposable {
     try {
       url = new URL(value);
     } catch {
-      throw new TypeError(`Invalid baseUrl: ${JSON.stringify(String(value))}`);
+      throw new TypeError(
+        `Invalid baseUrl: ${JSON.stringify(redactUrl(String(value)))}`,
+      );
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") {
       throw new TypeError(`baseUrl must be http or https, got ${url.protocol}`);
@@ -609,14 +622,14 @@ export class Session implements AsyncDisposable, Disposable {
       } catch {
         throw new TypeError(
           base || absolute
-            ? `Invalid URL: ${JSON.stringify(text)}`
-            : `Relative URL ${JSON.stringify(text)} needs a baseUrl`,
+            ? `Invalid URL: ${JSON.stringify(redactUrl(text))}`
+            : `Relative URL ${JSON.stringify(redactUrl(text))} needs a baseUrl`,
         );
       }
     } else {
       if (!base) {
         throw new TypeError(
-          `Relative URL ${JSON.stringify(text)} needs a baseUrl`,
+          `Relative URL ${JSON.stringify(redactUrl(text))} needs a baseUrl`,
         );
       }
       const rel = text.startsWith("/") ? text.slice(1) : text;
@@ -624,7 +637,7 @@ export class Session implements AsyncDisposable, Disposable {
         // "./" keeps a first segment with a colon ("a:b") a path, not a scheme.
         url = new URL(`./${rel}`, base);
       } catch {
-        throw new TypeError(`Invalid URL: ${JSON.stringify(text)}`);
+        throw new TypeError(`Invalid URL: ${JSON.stringify(redactUrl(text))}`);
       }
     }
     // Checked after resolving, so that a path the parser reads as another
@@ -632,7 +645,7 @@ export class Session implements AsyncDisposable, Disposable {
     if (base && url.origin !== base.origin && !this.allowAbsoluteUrls) {
       throw new TypeError(
         `URL ${
-          JSON.stringify(text.slice(0, 200))
+          JSON.stringify(redactUrl(text))
         } leaves the session's baseUrl origin ${base.origin}; set allowAbsoluteUrls to permit it`,
       );
     }
@@ -1315,9 +1328,11 @@ export class Session implements AsyncDisposable, Disposable {
     } else {
       let jar = this.#jarHeader(nextUrl.href);
       if (typeof jar !== "string") jar = await jar;
+      // Per-request cookies stay on the first origin; `cookies: null` keeps
+      // the jar's out of every hop of the call.
       const cookie = mergeCookies(
         jar,
-        onFirstOrigin ? flight.cookies : undefined,
+        onFirstOrigin || flight.cookies === null ? flight.cookies : undefined,
       );
       if (cookie !== "") headers.set("cookie", cookie);
     }

@@ -129,6 +129,7 @@ test("merge: request cookies override jar cookies by name; null drops one", () =
   assert.equal(mergeCookies("", { a: "1" }), "a=1");
   assert.equal(mergeCookies("a=1", undefined), "a=1");
   assert.equal(mergeCookies("a=1", { a: null }), "");
+  assert.equal(mergeCookies("a=1; b=2", null), "", "null removes them all");
   assert.throws(() => mergeCookies("", { a: "x; admin=1" }), TypeError);
   assert.throws(() => mergeCookies("", { "a b": "1" }), TypeError);
 });

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { type Handler, serve, type TestServer } from "./_server.ts";
@@ -234,3 +235,27 @@ test("redirect: a Location that is not http(s) is refused with a clear error", (
       );
     }
   }));
+
+test("redirect: a redirect's body in history is kept up to 1 MiB, exactly", () =>
+  withServer(
+    async (server) => {
+      await using s = new Session({ baseUrl: server.origin });
+      const r = await s.get("/big");
+      await r.text();
+      const kept = new Uint8Array(await r.history[0].arrayBuffer());
+      assert.equal(kept.byteLength, 1 << 20);
+      assert.ok(kept.every((b) => b === 0x61), "only bytes the server sent");
+    },
+    (req, res) => {
+      if (req.url === "/big") {
+        res.statusCode = 302;
+        res.setHeader("location", "/end");
+        // 1.5 MiB in 100 KiB chunks: the limit falls inside a chunk.
+        const chunk = Buffer.alloc(100 * 1024, 0x61);
+        for (let i = 0; i < 15; i++) res.write(chunk);
+        res.end();
+        return;
+      }
+      res.end("end");
+    },
+  ));

@@ -376,3 +376,78 @@ test("session: with baseUrl, an absolute URL to another origin is refused unless
     await other.close();
   }
 });
+
+test("session: URL errors quote the URL without its credentials, query or fragment", async () => {
+  const server = await serve(echo);
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    await using bare = new Session();
+    const cases: Array<() => Promise<unknown>> = [
+      () => s.get("https://user:hunter2@elsewhere.test/x?token=SECRET"),
+      () => bare.get("http://user:hunter2@[bad/x?token=SECRET"),
+      () => bare.get("relative/x?token=SECRET#SECRET"),
+      () => s.get(`/${"a".repeat(40_000)}?token=SECRET`),
+    ];
+    for (const run of cases) {
+      await assert.rejects(run, (error: Error) => {
+        assert.ok(error instanceof TypeError, String(error));
+        assert.ok(!error.message.includes("hunter2"), error.message);
+        assert.ok(!error.message.includes("SECRET"), error.message);
+        return true;
+      });
+    }
+    assert.throws(
+      () => new Session({ baseUrl: "http://user:hunter2@[bad/?token=SECRET" }),
+      (error: Error) =>
+        !error.message.includes("hunter2") && !error.message.includes("SECRET"),
+    );
+    assert.equal(server.seen.length, 0);
+  } finally {
+    await server.close();
+  }
+});
+
+test("session: cookies: null keeps every jar cookie out of one request, redirects included", async () => {
+  const server = await serve((req, res) => {
+    if (req.url === "/hop") {
+      res.statusCode = 302;
+      res.setHeader("location", "/landed");
+    }
+    res.end();
+  });
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    s.cookies.set("sid", "abc");
+    await (await s.get("/none", { cookies: null })).text();
+    await (await s.get("/hop", { cookies: null })).text();
+    await (await s.get("/back")).text();
+    assert.deepEqual(server.seen.map((x) => [x.url, x.headers.cookie]), [
+      ["/none", undefined],
+      ["/hop", undefined],
+      ["/landed", undefined],
+      ["/back", "sid=abc"],
+    ]);
+  } finally {
+    await server.close();
+  }
+});
+
+test("session: credentials order — request auth, then URL userinfo, then session auth", async () => {
+  const server = await serve(echo);
+  try {
+    await using s = new Session({ auth: ["session", "s"] });
+    const url = new URL(`${server.origin}/who`);
+    url.username = "inurl";
+    url.password = "u";
+    await (await s.get(url.href)).text();
+    await (await s.get(url.href, { auth: ["request", "r"] })).text();
+    await (await s.get(`${server.origin}/who`)).text();
+    assert.deepEqual(server.seen.map((x) => x.headers.authorization), [
+      basic("inurl", "u"),
+      basic("request", "r"),
+      basic("session", "s"),
+    ]);
+  } finally {
+    await server.close();
+  }
+});
