@@ -6,7 +6,7 @@
  * | --- | --- | --- |
  * | Deno | `Deno.createHttpClient` | closes the client's sockets |
  * | Bun | `Bun.FetchSession` | closes the session's idle sockets |
- * | Node and others | the runtime's shared `fetch` pool | nothing of ours to close |
+ * | Node and others | a `node:http(s)` keep-alive agent | destroys the agent's sockets |
  *
  * A `maxConnectionsPerOrigin` limit bounds the requests in flight to one
  * origin: a request holds its slot until its response body has been read to

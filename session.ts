@@ -436,8 +436,7 @@ export class Session implements AsyncDisposable, Disposable {
   headers: Headers;
   /** Query parameters added to every request. */
   params: URLSearchParams;
-  /** Credentials sent with every request (`undefined` for none). */
-  auth: Auth | undefined;
+  #auth: Auth | undefined;
   /** The cookie jar. */
   readonly cookies: Cookies;
   /** The connection pool. */
@@ -525,6 +524,14 @@ export class Session implements AsyncDisposable, Disposable {
         value.methods instanceof Set
       ? value as RetryPolicy
       : resolveRetry(undefined, (value ?? null) as RetryInput);
+  }
+
+  /** Credentials sent with every request; `undefined` (or `null`) for none. */
+  get auth(): Auth | undefined {
+    return this.#auth;
+  }
+  set auth(value: Auth | null | undefined) {
+    this.#auth = value ?? undefined;
   }
 
   /** Relative request URLs are appended to this URL's path. */

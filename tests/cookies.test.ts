@@ -199,9 +199,11 @@ test("cookies: Max-Age counts from when the cookie was stored, not from its last
           first[name]! <= Date.now() + 100_000,
       );
     }
-    // Every lookup moves tough-cookie's lastAccessed; the expiry must not move.
+    // Every lookup moves tough-cookie's lastAccessed; the expiry must not
+    // move, also once the clock has (lastAccessed counts in milliseconds).
     for (let i = 0; i < 5; i++) await (await s.get("/use")).text();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    const now = Date.now();
+    while (Date.now() <= now) await new Promise((r) => setTimeout(r, 1));
     await (await s.get("/use")).text();
     assert.deepEqual(expiry(), first);
     assert.equal(server.seen.at(-1)!.headers.cookie, "ttl=1; api=1");

@@ -5,7 +5,12 @@ import process from "node:process";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { echo, serve } from "./_server.ts";
-import { Session, SessionClosedError, TimeoutError } from "../mod.ts";
+import {
+  ConnectionError,
+  Session,
+  SessionClosedError,
+  TimeoutError,
+} from "../mod.ts";
 
 test("fast path: session headers, auth, params and per-request values", async () => {
   const server = await serve(echo);
@@ -173,7 +178,10 @@ test("fast path: the environment's proxy variables are read when the session is 
     assert.equal(r.status, 200);
     await r.arrayBuffer();
     await using after = new Session({ timeout: 5_000 });
-    await assert.rejects(after.get(`${origin.origin}/proxied`));
+    await assert.rejects(
+      after.get(`${origin.origin}/proxied`),
+      ConnectionError,
+    );
     assert.deepEqual(origin.seen.map((x) => x.url), ["/direct"]);
   } finally {
     if (saved === undefined) delete process.env.HTTP_PROXY;

@@ -81,7 +81,8 @@ test("Soak: 10,000 requests against random resets, stalls and closes leave the s
         }
       };
       await Promise.all(Array.from({ length: WORKERS }, (_, w) => worker(w)));
-      assert.equal(outcomes.ok + outcomes.failed, TOTAL);
+      // Every success was answered by the server, and counted there.
+      assert.ok(server.seen.length >= outcomes.ok, JSON.stringify(outcomes));
       assert.ok(outcomes.ok > TOTAL * 0.8, JSON.stringify(outcomes));
       assert.ok(faults.reset > 0 && faults.stall > 0, JSON.stringify(faults));
       assert.ok(faults.midBody > 0 && faults.close > 0, JSON.stringify(faults));
@@ -95,18 +96,29 @@ test("Soak: 10,000 requests against random resets, stalls and closes leave the s
       const stats = s.pool.stats()[server.origin];
       assert.equal(stats.inFlight, 0);
       const seenBefore = server.seen.length;
-      const r = await s.get("/soak", { params: { w: "final", n: 0 } }).catch(
-        // The server's dice may fault this one too; once more is enough.
-        () => s.get("/soak", { params: { w: "final", n: 1 } }),
-      );
-      await r.text().catch(() => {});
+      // The server's dice may fault this one too: a few tries (each faults
+      // about one time in eight) make a run that never lands vanishingly rare.
+      let landed = false;
+      for (let n = 0; n < 6 && !landed; n++) {
+        try {
+          const r = await s.get("/soak", { params: { w: "final", n } });
+          await r.text();
+          landed = r.ok;
+        } catch {
+          // Faulted: try again.
+        }
+      }
+      assert.ok(landed, "a request after the soak succeeded");
       const last = server.seen.at(-1)!;
       assert.ok(server.seen.length > seenBefore);
+      const sent = new Map(
+        String(last.headers.cookie).split("; ").map((pair) => {
+          const eq = pair.indexOf("=");
+          return [pair.slice(0, eq), pair.slice(eq + 1)] as const;
+        }),
+      );
       for (const [name, value] of expected) {
-        assert.ok(
-          String(last.headers.cookie).includes(`${name}=${value}`),
-          name,
-        );
+        assert.equal(sent.get(name), value, name);
       }
     }
     // The session is closed: the server must see every socket go.
