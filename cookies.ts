@@ -148,6 +148,28 @@ function touch(cookie: Cookie): void {
 }
 
 /**
+ * Whether an insecure response may not store `cookie` because a Secure one
+ * of the same name among `candidates` covers it (RFC 6265bis, "leave secure
+ * cookies alone"): plain http must not overwrite or shadow what https set.
+ */
+function shadowsSecureIn(
+  cookie: Cookie,
+  url: URL,
+  candidates: readonly Cookie[],
+): boolean {
+  const host = canonicalDomain(url.hostname) ?? url.hostname;
+  const domain = cookie.domain ? canonicalDomain(cookie.domain) ?? host : host;
+  const path = cookie.path?.startsWith("/")
+    ? cookie.path
+    : defaultPath(url.pathname);
+  return candidates.some((old) =>
+    old.secure && old.key === cookie.key && old.domain != null &&
+    (domainMatch(domain, old.domain) || domainMatch(old.domain, domain)) &&
+    pathMatch(path, old.path ?? "/")
+  );
+}
+
+/**
  * Turns a cookie's Max-Age into an absolute expiry, fixed when it is stored.
  * tough-cookie counts Max-Age from `lastAccessed`, which every lookup moves
  * forward, so a cookie that keeps being sent would never expire.
@@ -375,18 +397,7 @@ export class Cookies {
    */
   #shadowsSecure(cookie: Cookie, url: URL): boolean {
     if (url.protocol === "https:" || cookie.secure) return false;
-    const host = canonicalDomain(url.hostname) ?? url.hostname;
-    const domain = cookie.domain
-      ? canonicalDomain(cookie.domain) ?? host
-      : host;
-    const path = cookie.path?.startsWith("/")
-      ? cookie.path
-      : defaultPath(url.pathname);
-    return this.#all().some((old) =>
-      old.secure && old.key === cookie.key && old.domain != null &&
-      (domainMatch(domain, old.domain) || domainMatch(old.domain, domain)) &&
-      pathMatch(path, old.path ?? "/")
-    );
+    return shadowsSecureIn(cookie, url, this.#all());
   }
 
   #requireSync(method: string): void {
@@ -832,13 +843,66 @@ export class Cookies {
     url: string,
     setCookies: readonly string[],
   ): Promise<void> {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      return;
+    }
     const now = Date.now();
+    const store = this.jar.store;
+    const host = canonicalDomain(parsed.hostname) ?? parsed.hostname;
     for (const header of setCookies) {
-      const cookie = Cookie.parse(header);
-      if (cookie === undefined) continue;
-      await this.jar.setCookie(anchorMaxAge(cookie, now), url, {
+      const given = Cookie.parse(header);
+      const cookie = given && anchorMaxAge(given, now);
+      if (
+        cookie === undefined ||
+        cookie.key.length + cookie.value.length > MAX_COOKIE_SIZE
+      ) continue;
+      // The same rules as the synchronous jar. The candidates a Secure
+      // cookie could be shadowed by are the host's and its parents': a whole
+      // shared store is not read for every insecure Set-Cookie.
+      if (
+        parsed.protocol !== "https:" && !cookie.secure &&
+        shadowsSecureIn(
+          cookie,
+          parsed,
+          await callAsync<Cookie[]>((cb) =>
+            store.findCookies(host, null, true, cb)
+          ) ?? [],
+        )
+      ) continue;
+      const stored = await this.jar.setCookie(cookie, url, {
         ignoreError: true,
       });
+      if (stored?.domain) await this.#evictDomainAsync(stored.domain);
+    }
+  }
+
+  /**
+   * The per-domain cap for any store, oldest use first. (The total cap is
+   * kept for in-memory jars only: counting a shared store on every
+   * Set-Cookie would cost a read of all of it; such stores bound themselves
+   * by expiry.)
+   */
+  async #evictDomainAsync(domain: string): Promise<void> {
+    const store = this.jar.store;
+    const own =
+      (await callAsync<Cookie[]>((cb) =>
+        store.findCookies(domain, null, true, cb)
+      ) ?? []).filter((c) => c.domain === domain);
+    if (own.length <= this.maxCookiesPerDomain) return;
+    const used = (c: Cookie) =>
+      c.lastAccessed instanceof Date
+        ? c.lastAccessed.getTime()
+        : c.creation instanceof Date
+        ? c.creation.getTime()
+        : 0;
+    own.sort((a, b) => used(a) - used(b));
+    for (const c of own.slice(0, own.length - this.maxCookiesPerDomain)) {
+      await callAsync<void>((cb) =>
+        store.removeCookie(c.domain ?? "", c.path ?? "/", c.key, cb)
+      );
     }
   }
 

@@ -6,7 +6,13 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Cookie, MemoryCookieStore, Session, Store } from "../mod.ts";
+import {
+  type Cookie,
+  Cookies,
+  MemoryCookieStore,
+  Session,
+  Store,
+} from "../mod.ts";
 import { serve } from "./_server.ts";
 
 type Done<T> = (error: Error | null, result?: T) => void;
@@ -168,4 +174,32 @@ test("the default jar is synchronous and cookies and cookieStore exclude each ot
     () => new Session({ cookies: s.cookies, cookieStore: new SlowStore() }),
     /not both/,
   );
+});
+
+test("an asynchronous store keeps the jar's rules: Secure not shadowed from http, size cap, per-domain cap", async () => {
+  const cookies = new Cookies({
+    store: new SlowStore(),
+    maxCookiesPerDomain: 5,
+  });
+  await cookies.storeResponseAsync("https://example.com/", [
+    "sid=good; Path=/; Secure",
+  ]);
+  await cookies.storeResponseAsync("http://example.com/", [
+    "sid=evil; Path=/",
+    `big=${"x".repeat(10_000)}; Path=/`,
+  ]);
+  assert.equal(
+    await cookies.headerForAsync("https://example.com/"),
+    "sid=good",
+  );
+  for (let i = 0; i < 8; i++) {
+    await cookies.storeResponseAsync("http://shop.test/", [
+      `c${i}=${i}; Path=/`,
+    ]);
+  }
+  const kept = (await cookies.listAsync())
+    .filter((c) => c.domain === "shop.test")
+    .map((c) => c.key)
+    .sort();
+  assert.deepEqual(kept, ["c3", "c4", "c5", "c6", "c7"]);
 });
