@@ -25,6 +25,8 @@ import {
   defaultPath,
   domainMatch,
   pathMatch,
+  permuteDomain,
+  permutePath,
   type SerializedCookieJar,
   type Store,
 } from "tough-cookie";
@@ -850,7 +852,6 @@ export class Cookies {
       return;
     }
     const now = Date.now();
-    const store = this.jar.store;
     const host = canonicalDomain(parsed.hostname) ?? parsed.hostname;
     for (const header of setCookies) {
       const given = Cookie.parse(header);
@@ -859,51 +860,42 @@ export class Cookies {
         cookie === undefined ||
         cookie.key.length + cookie.value.length > MAX_COOKIE_SIZE
       ) continue;
-      // The same rules as the synchronous jar. The candidates a Secure
-      // cookie could be shadowed by are the host's and its parents': a whole
-      // shared store is not read for every insecure Set-Cookie.
-      if (
-        parsed.protocol !== "https:" && !cookie.secure &&
-        shadowsSecureIn(
-          cookie,
-          parsed,
-          await callAsync<Cookie[]>((cb) =>
-            store.findCookies(host, null, true, cb)
-          ) ?? [],
-        )
-      ) continue;
-      const stored = await this.jar.setCookie(cookie, url, {
-        ignoreError: true,
-      });
-      if (stored?.domain) await this.#evictDomainAsync(stored.domain);
+      if (await this.#shadowsSecureAsync(cookie, parsed, host)) continue;
+      await this.jar.setCookie(cookie, url, { ignoreError: true });
     }
   }
 
   /**
-   * The per-domain cap for any store, oldest use first. (The total cap is
-   * kept for in-memory jars only: counting a shared store on every
-   * Set-Cookie would cost a read of all of it; such stores bound themselves
-   * by expiry.)
+   * The Secure-shadowing rule of {@linkcode Cookies.storeResponse} for any
+   * store. A shared store is not read whole for every insecure Set-Cookie:
+   * the Secure cookies that could be shadowed are looked up by name, on the
+   * cookie's domain and its parents and on its path and the path's
+   * prefixes. (The caps are kept for in-memory jars only: a store shared by
+   * many processes is bounded by expiry, and counting it on every
+   * Set-Cookie would read all of it.)
    */
-  async #evictDomainAsync(domain: string): Promise<void> {
+  async #shadowsSecureAsync(
+    cookie: Cookie,
+    url: URL,
+    host: string,
+  ): Promise<boolean> {
+    if (url.protocol === "https:" || cookie.secure) return false;
     const store = this.jar.store;
-    const own =
-      (await callAsync<Cookie[]>((cb) =>
-        store.findCookies(domain, null, true, cb)
-      ) ?? []).filter((c) => c.domain === domain);
-    if (own.length <= this.maxCookiesPerDomain) return;
-    const used = (c: Cookie) =>
-      c.lastAccessed instanceof Date
-        ? c.lastAccessed.getTime()
-        : c.creation instanceof Date
-        ? c.creation.getTime()
-        : 0;
-    own.sort((a, b) => used(a) - used(b));
-    for (const c of own.slice(0, own.length - this.maxCookiesPerDomain)) {
-      await callAsync<void>((cb) =>
-        store.removeCookie(c.domain ?? "", c.path ?? "/", c.key, cb)
-      );
+    const domain = cookie.domain
+      ? canonicalDomain(cookie.domain) ?? host
+      : host;
+    const path = cookie.path?.startsWith("/")
+      ? cookie.path
+      : defaultPath(url.pathname);
+    for (const d of permuteDomain(domain, true) ?? [domain]) {
+      for (const p of permutePath(path)) {
+        const old = await callAsync<Cookie | undefined>((cb) =>
+          store.findCookie(d, p, cookie.key, cb)
+        );
+        if (old?.secure && isLive(old, Date.now())) return true;
+      }
     }
+    return false;
   }
 
   /**
