@@ -189,3 +189,89 @@ test("fast path: the environment's proxy variables are read when the session is 
     await origin.close();
   }
 });
+
+test("fast path: a timeout gives up only the request past its deadline, and closes its socket", async () => {
+  const hangClosed = Promise.withResolvers<void>();
+  const server = await serve(async (req, res) => {
+    if (req.url === "/hang") {
+      req.socket.once("close", () => hangClosed.resolve());
+      return; // never answers
+    }
+    // Answers only once the timed-out request's connection is gone, so the
+    // other request must still be waiting, unharmed, when that happens.
+    await hangClosed.promise;
+    res.end("late");
+  });
+  try {
+    await using s = new Session({ baseUrl: server.origin, timeout: 10_000 });
+    const late = s.get("/late");
+    const hang = s.get("/hang", { timeout: 50 });
+    await assert.rejects(hang, (error) => {
+      assert.ok(error instanceof TimeoutError);
+      assert.equal(error.timeout, 50);
+      return true;
+    });
+    const r = await late;
+    assert.equal(r.status, 200);
+    assert.equal(await r.text(), "late");
+    assert.deepEqual(server.seen.map((x) => x.url).sort(), ["/hang", "/late"]);
+    assert.equal(server.connections, 2);
+    // The session goes on: its one timer is armed again for later requests.
+    await (await s.get("/after")).arrayBuffer();
+    await assert.rejects(s.get("/hang", { timeout: 30 }), TimeoutError);
+  } finally {
+    await server.close();
+  }
+});
+
+test("fast path: close() gives up every request in flight and closes every socket", async () => {
+  let arrived = 0;
+  const all = Promise.withResolvers<void>();
+  const server = await serve(() => {
+    if (++arrived === 3) all.resolve(); // and never answer
+  });
+  try {
+    const s = new Session({ baseUrl: server.origin, timeout: null });
+    const pending = ["/a", "/b", "/c"].map((path) => s.get(path));
+    await all.promise;
+    assert.equal(server.open, 3);
+    await s.close();
+    for (const p of pending) await assert.rejects(p, SessionClosedError);
+    await server.allClosed();
+    assert.equal(server.open, 0);
+  } finally {
+    await server.close();
+  }
+});
+
+test("fast path: the pool counts requests sent and in flight", async () => {
+  const answer = Promise.withResolvers<void>();
+  const arrived = Promise.withResolvers<void>();
+  const server = await serve(async (req, res) => {
+    if (req.url === "/wait") {
+      arrived.resolve();
+      await answer.promise;
+    }
+    res.end("ok");
+  });
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    for (let i = 0; i < 3; i++) await (await s.get("/x")).arrayBuffer();
+    const pending = s.get("/wait");
+    await arrived.promise;
+    assert.deepEqual(s.pool.stats()[server.origin], {
+      inFlight: 1,
+      queued: 0,
+      sent: 4,
+      clientsCreated: 1,
+      clientsAlive: 1,
+    });
+    answer.resolve();
+    await (await pending).arrayBuffer();
+    assert.equal(s.pool.stats()[server.origin].inFlight, 0);
+    assert.equal(server.seen.length, 4);
+    assert.equal(server.connections, 1);
+  } finally {
+    await server.close();
+  }
+});
