@@ -101,7 +101,8 @@ export interface OriginStats {
 
 interface Origin {
   active: number;
-  queue: Array<() => void>;
+  /** Waiting requests: called without an error to go, with one to fail. */
+  queue: Array<(error?: unknown) => void>;
   sent: number;
   created: number;
   clients: number;
@@ -413,7 +414,12 @@ export class Pool {
       return Promise.reject(new TypeError("The pool is closed"));
     }
     if (this.#limit !== Infinity) {
-      return this.fetch(new Request(href, init), undefined, transport);
+      // The request's own signal also abandons its wait for a slot.
+      return this.fetch(
+        new Request(href, init),
+        init.signal ?? undefined,
+        transport,
+      );
     }
     return this.#dispatch(
       url,
@@ -499,18 +505,19 @@ export class Pool {
     }
     signal?.throwIfAborted();
     return new Promise((resolve, reject) => {
-      const grant = () => {
+      const waiter = (error?: unknown) => {
         signal?.removeEventListener("abort", onAbort);
+        if (error !== undefined) return reject(error);
         origin.active++;
         resolve();
       };
       const onAbort = () => {
-        const at = origin.queue.indexOf(grant);
+        const at = origin.queue.indexOf(waiter);
         if (at !== -1) origin.queue.splice(at, 1);
         reject(signal!.reason);
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      origin.queue.push(grant);
+      origin.queue.push(waiter);
     });
   }
 
@@ -558,7 +565,12 @@ export class Pool {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const origin of this.#origins.values()) origin.queue.length = 0;
+    // Requests waiting for a slot fail now rather than wait forever.
+    for (const origin of this.#origins.values()) {
+      for (const waiter of origin.queue.splice(0)) {
+        waiter(new TypeError("The pool is closed"));
+      }
+    }
     for (const entry of [...this.#clients.values()]) this.#drop(entry);
     const waiters = this.#roomWaiters;
     this.#roomWaiters = [];

@@ -1050,21 +1050,26 @@ export class Session implements AsyncDisposable, Disposable {
       response.headers.has("location")
     ) {
       // The general loop takes over from this response.
-      return await this.#send(asRequest(), {
-        timeout: timeout === undefined
-          ? undefined
-          : Math.max(1, timeout - (Date.now() - started)),
-        maxRedirects,
-        redirect,
-        signal: undefined,
-        cookies: init.cookies,
-        manualCookie: null,
-        auth,
-        firstUrl: href,
-        replay: () => null,
-        policies: this.#policies(init),
-        ...transport,
-      }, response);
+      return await this.#send(
+        asRequest(),
+        {
+          timeout: timeout === undefined
+            ? undefined
+            : Math.max(1, timeout - (Date.now() - started)),
+          maxRedirects,
+          redirect,
+          signal: undefined,
+          cookies: init.cookies,
+          manualCookie: null,
+          auth,
+          firstUrl: href,
+          replay: () => null,
+          policies: this.#policies(init),
+          ...transport,
+        },
+        response,
+        controller,
+      );
     }
     const setCookies = response.headers.getSetCookie();
     if (setCookies.length > 0) this.cookies.storeResponse(href, setCookies);
@@ -1072,17 +1077,29 @@ export class Session implements AsyncDisposable, Disposable {
       history: { value: EMPTY_HISTORY.slice(), enumerable: true },
       retryCount: { value: 0, enumerable: true },
     });
+    // As on the general path: the URL the caller gave, fragment included.
+    if (href.includes("#")) withUrl(response, href);
     return response as SessionResponse;
   }
 
-  /** `received`: the first request's response, when it was already sent. */
+  /**
+   * `received`: the first request's response, when the fast path already
+   * sent it; `receivedBy` aborts that request (and so its body, which the
+   * loop reads), and is aborted with this call.
+   */
   async #send(
     first: Request,
     flight: Flight,
     received?: Response,
+    receivedBy?: AbortController,
   ): Promise<SessionResponse> {
     const controller = new AbortController();
     this.#inflight.add(controller);
+    if (receivedBy !== undefined) {
+      controller.signal.addEventListener("abort", () => receivedBy.abort(), {
+        once: true,
+      });
+    }
     let timedOut = false;
     const timer = flight.timeout === undefined ? undefined : setTimeout(() => {
       timedOut = true;

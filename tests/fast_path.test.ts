@@ -275,3 +275,76 @@ test("fast path: the pool counts requests sent and in flight", async () => {
     await server.close();
   }
 });
+
+/** Rejects when `promise` has not settled in `ms`, so a hang fails the test. */
+function settlesWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`still pending after ${ms} ms`)),
+      ms,
+    );
+  });
+  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
+}
+
+test("fast path with maxConnectionsPerOrigin: a request waiting for a slot times out, and close() fails the ones still waiting", async () => {
+  const server = await serve((_req, res) => void res.end("body"));
+  try {
+    const s = new Session({
+      baseUrl: server.origin,
+      pool: { maxConnectionsPerOrigin: 1 },
+    });
+    const holder = await s.get("/hold"); // its unread body keeps the slot
+    await assert.rejects(
+      settlesWithin(s.get("/queued", { timeout: 200 }), 5_000),
+      TimeoutError,
+    );
+    const waiting = s.get("/waiting", { timeout: null });
+    await s.close();
+    await assert.rejects(settlesWithin(waiting, 5_000), SessionClosedError);
+    await holder.body?.cancel();
+    assert.deepEqual(server.seen.map((x) => x.url), ["/hold"]);
+  } finally {
+    await server.close();
+  }
+});
+
+test("fast path: a redirect whose body stalls is cut off by the timeout and by close()", async () => {
+  const server = await serve((req, res) => {
+    if (req.url === "/stall-redirect") {
+      res.writeHead(302, { location: "/next", "content-length": "100" });
+      res.write("x"); // 99 bytes never come
+      return;
+    }
+    res.end("next");
+  });
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    await assert.rejects(
+      settlesWithin(s.get("/stall-redirect", { timeout: 200 }), 5_000),
+      TimeoutError,
+    );
+    const t = new Session({ baseUrl: server.origin, timeout: null });
+    const pending = t.get("/stall-redirect");
+    while (server.seen.length < 2) await new Promise((r) => setTimeout(r, 1));
+    await t.close();
+    await assert.rejects(settlesWithin(pending, 5_000), SessionClosedError);
+    assert.equal(server.seen.some((x) => x.url === "/next"), false);
+  } finally {
+    await server.close();
+  }
+});
+
+test("fast path: the response URL keeps the fragment the caller gave", async () => {
+  const server = await serve(echo);
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    const r = await s.get("/page?q=1#section");
+    await r.arrayBuffer();
+    assert.equal(r.url, `${server.origin}/page?q=1#section`);
+    assert.equal(server.seen[0].url, "/page?q=1");
+  } finally {
+    await server.close();
+  }
+});
