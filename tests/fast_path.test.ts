@@ -5,6 +5,7 @@ import process from "node:process";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { echo, serve } from "./_server.ts";
+import { within } from "./_wait.ts";
 import {
   ConnectionError,
   Session,
@@ -276,18 +277,6 @@ test("fast path: the pool counts requests sent and in flight", async () => {
   }
 });
 
-/** Rejects when `promise` has not settled in `ms`, so a hang fails the test. */
-function settlesWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`still pending after ${ms} ms`)),
-      ms,
-    );
-  });
-  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
-}
-
 test("fast path with maxConnectionsPerOrigin: a request waiting for a slot times out, and close() fails the ones still waiting", async () => {
   const server = await serve((_req, res) => void res.end("body"));
   try {
@@ -297,12 +286,12 @@ test("fast path with maxConnectionsPerOrigin: a request waiting for a slot times
     });
     const holder = await s.get("/hold"); // its unread body keeps the slot
     await assert.rejects(
-      settlesWithin(s.get("/queued", { timeout: 200 }), 5_000),
+      within(s.get("/queued", { timeout: 200 }), 5_000, "settled"),
       TimeoutError,
     );
     const waiting = s.get("/waiting", { timeout: null });
     await s.close();
-    await assert.rejects(settlesWithin(waiting, 5_000), SessionClosedError);
+    await assert.rejects(within(waiting, 5_000, "settled"), SessionClosedError);
     await holder.body?.cancel();
     assert.deepEqual(server.seen.map((x) => x.url), ["/hold"]);
   } finally {
@@ -322,14 +311,14 @@ test("fast path: a redirect whose body stalls is cut off by the timeout and by c
   try {
     await using s = new Session({ baseUrl: server.origin });
     await assert.rejects(
-      settlesWithin(s.get("/stall-redirect", { timeout: 200 }), 5_000),
+      within(s.get("/stall-redirect", { timeout: 200 }), 5_000, "settled"),
       TimeoutError,
     );
     const t = new Session({ baseUrl: server.origin, timeout: null });
     const pending = t.get("/stall-redirect");
     while (server.seen.length < 2) await new Promise((r) => setTimeout(r, 1));
     await t.close();
-    await assert.rejects(settlesWithin(pending, 5_000), SessionClosedError);
+    await assert.rejects(within(pending, 5_000, "settled"), SessionClosedError);
     assert.equal(server.seen.some((x) => x.url === "/next"), false);
   } finally {
     await server.close();

@@ -2,28 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
 import { echo, serve } from "./_server.ts";
+import { until, within } from "./_wait.ts";
 import { Pool, Session, SessionClosedError } from "../mod.ts";
-
-/** Fails when a promise does not settle in time, instead of hanging. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout>;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what}: not within ${ms} ms`)),
-      ms,
-    );
-  });
-  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
-}
-
-/** Resolves once `check` is true, looking again after each macrotask. */
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 10_000; i++) {
-    if (check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 0));
-  }
-  throw new Error(`never became true: ${what}`);
-}
 
 test("pool: 50 sequential requests through one session open exactly 1 TCP connection", async () => {
   const server = await serve(echo);

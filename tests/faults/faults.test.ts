@@ -6,6 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Socket } from "node:net";
 import { echo, serve } from "../_server.ts";
+import { within } from "../_wait.ts";
 import {
   ConnectionError,
   Session,
@@ -30,22 +31,6 @@ function arrivals() {
       return new Promise((resolve) => waiters.push([n, resolve]));
     },
   };
-}
-
-/** Fails with a message if `promise` has not settled within `ms`. */
-async function within<T>(ms: number, what: string, promise: Promise<T>) {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what}: not within ${ms} ms`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, limit]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**
@@ -158,7 +143,7 @@ test("A server that resets mid-body makes the body read reject; the pool slot is
     await assert.rejects(r.arrayBuffer());
     assert.equal(s.pool.stats()[server.origin].inFlight, 0);
     // With one slot, this would wait forever had the slot not been freed.
-    const next = await within(10_000, "next request", s.get("/next"));
+    const next = await within(s.get("/next"), 10_000, "next request");
     assert.equal((await next.json()).url, "/next");
   } finally {
     await server.close();
@@ -175,7 +160,7 @@ test("A server that accepts and never answers is cut off by the timeout, and the
     assert.ok(took >= 190, `gave up too early: ${took} ms`);
     assert.ok(took < 200 * 25, `gave up too late: ${took} ms`);
     assert.equal(server.seen.length, 1);
-    await within(10_000, "socket close", server.allClosed());
+    await within(server.allClosed(), 10_000, "socket close");
   } finally {
     await server.close();
   }
@@ -235,7 +220,7 @@ test("A signal aborts a request waiting for headers; the connection is closed", 
     const reason = new Error("headers took too long");
     controller.abort(reason);
     await assert.rejects(pending, (e: unknown) => e === reason);
-    await within(10_000, "socket close", server.allClosed());
+    await within(server.allClosed(), 10_000, "socket close");
   } finally {
     await server.close();
   }
@@ -259,7 +244,7 @@ test("A signal aborts a body being read", async () => {
         for (;;) if ((await reader.read()).done) return;
       })(),
     );
-    await within(10_000, "socket close", server.allClosed());
+    await within(server.allClosed(), 10_000, "socket close");
   } finally {
     await server.close();
   }
@@ -299,13 +284,13 @@ test("Disposing a session with requests in flight rejects them promptly and clos
     ].map((p) => p.then(() => "resolved", (e: unknown) => e));
     await seen.reached(3);
     await s.close();
-    const outcomes = await within(5_000, "rejections", Promise.all(pending));
+    const outcomes = await within(Promise.all(pending), 5_000, "rejections");
     for (const e of outcomes) {
       assert.ok(e instanceof SessionClosedError, String(e));
       assert.match((e as Error).message, /closed/i);
     }
-    await within(10_000, "sockets of a", a.allClosed());
-    await within(10_000, "sockets of b", b.allClosed());
+    await within(a.allClosed(), 10_000, "sockets of a");
+    await within(b.allClosed(), 10_000, "sockets of b");
     await assert.rejects(s.get(`${a.origin}/later`), SessionClosedError);
   } finally {
     await Promise.all([a.close(), b.close()]);
