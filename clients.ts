@@ -381,7 +381,19 @@ function nodeSend(
       try {
         for await (const chunk of request.body!) {
           if (!req.write(chunk)) {
-            await new Promise((r) => req.once("drain", r));
+            // A request that fails while the body waits must end the wait.
+            await new Promise<void>((resolve, reject) => {
+              const onError = (error: Error) => {
+                req.off("drain", onDrain);
+                reject(error);
+              };
+              const onDrain = () => {
+                req.off("error", onError);
+                resolve();
+              };
+              req.once("drain", onDrain);
+              req.once("error", onError);
+            });
           }
         }
         req.end();
