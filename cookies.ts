@@ -869,8 +869,7 @@ export class Cookies {
    * The Secure-shadowing rule of {@linkcode Cookies.storeResponse} for any
    * store. A shared store is not read whole for every insecure Set-Cookie:
    * the Secure cookies that could be shadowed are looked up by name, on the
-   * cookie's domain and its parents and on its path and the path's
-   * prefixes. (The caps are kept for in-memory jars only: a store shared by
+   * host and its parents and on the cookie's path and its prefixes. (The caps are kept for in-memory jars only: a store shared by
    * many processes is bounded by expiry, and counting it on every
    * Set-Cookie would read all of it.)
    */
@@ -881,13 +880,15 @@ export class Cookies {
   ): Promise<boolean> {
     if (url.protocol === "https:" || cookie.secure) return false;
     const store = this.jar.store;
-    const domain = cookie.domain
-      ? canonicalDomain(cookie.domain) ?? host
-      : host;
     const path = cookie.path?.startsWith("/")
       ? cookie.path
       : defaultPath(url.pathname);
-    for (const d of permuteDomain(domain, true) ?? [domain]) {
+    // The cookie's domain is the host or one of its parents, so the host and
+    // its parents cover it, its parents, and the domains between it and the
+    // host (a Secure cookie of the host itself among them). Secure cookies
+    // on other subdomains are not looked for: finding them would mean
+    // reading the whole store.
+    for (const d of permuteDomain(host, true) ?? [host]) {
       for (const p of permutePath(path)) {
         const old = await callAsync<Cookie | undefined>((cb) =>
           store.findCookie(d, p, cookie.key, cb)

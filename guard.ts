@@ -60,7 +60,12 @@ export function withoutProxyAuthorization(request: Request): Request {
  * @returns the text to quote
  */
 export function redactUrl(text: string): string {
-  let out = text.replace(/^([^:/?#]*:)?\/\/[^/?#]*@/, "$1//");
+  // Userinfo as the URL parser finds it: after a scheme and any number of
+  // slashes or backslashes (or none), or after two or more of them.
+  let out = text.replace(
+    /^(\s*[a-z][a-z\d+.-]*:[/\\]*|\s*[/\\]{2,})[^/\\?#]*@/i,
+    "$1",
+  );
   const cut = out.search(/[?#]/);
   if (cut !== -1) out = `${out.slice(0, cut)}${out[cut]}…`;
   return out.length > 200 ? `${out.slice(0, 200)}…` : out;

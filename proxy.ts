@@ -60,8 +60,8 @@ export interface ProxyConfig {
  */
 export type ProxyOption = string | URL | ProxyConfig | null;
 
-/** Deno's env permission per variable name, as first asked. */
-const envGranted = new Map<string, boolean>();
+/** The variables Deno's env permission was found granted for. */
+const envGranted = new Set<string>();
 
 /**
  * Reads an environment variable; `undefined` when it is unset or cannot be
@@ -90,18 +90,17 @@ export function readEnv(name: string): string | undefined {
   };
   try {
     if (g.Deno) {
-      // Asking for the permission state costs more than reading the
-      // variable, and every request reads several: ask once per name.
-      let granted = envGranted.get(name);
-      if (granted === undefined) {
+      // Asking for the permission costs more than reading the variable: a
+      // grant is remembered (a refusal is asked again, as the program may
+      // be granted the variable later).
+      if (!envGranted.has(name)) {
         const state = g.Deno.permissions?.querySync?.({
           name: "env",
           variable: name,
         }).state;
-        granted = state === undefined || state === "granted";
-        envGranted.set(name, granted);
+        if (state !== undefined && state !== "granted") return undefined;
+        envGranted.add(name);
       }
-      if (!granted) return undefined;
       return g.Deno.env.get(name);
     }
     return g.process?.env[name];

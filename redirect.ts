@@ -15,6 +15,7 @@
  */
 
 import { RedirectError } from "./errors.ts";
+import { redactUrl } from "./guard.ts";
 
 /**
  * Whether a status is a redirect the session follows: 301, 302, 303, 307 or
@@ -116,9 +117,7 @@ export function resolveLocation(location: string, base: string): URL {
     next = new URL(location, base);
   } catch (cause) {
     throw new RedirectError(
-      `Redirect to an invalid Location: ${
-        JSON.stringify(location.slice(0, 200))
-      }`,
+      `Redirect to an invalid Location: ${JSON.stringify(redactUrl(location))}`,
       { cause },
     );
   }

@@ -200,8 +200,20 @@ test("an asynchronous store keeps the jar's rules: no Secure shadowing from http
     await cookies.headerForAsync("https://www.example.com/app/x/y"),
     "pref=secure",
   );
+  // A Secure cookie of the host itself is not shadowed by a plain-http
+  // cookie for its parent domain.
+  await cookies.storeResponseAsync("https://a.shop.test/", [
+    "token=good; Path=/; Secure",
+  ]);
+  await cookies.storeResponseAsync("http://a.shop.test/", [
+    "token=evil; Domain=shop.test; Path=/",
+  ]);
+  assert.equal(
+    await cookies.headerForAsync("https://a.shop.test/"),
+    "token=good",
+  );
   assert.deepEqual(
     (await cookies.listAsync()).map((c) => c.key).sort(),
-    ["pref", "sid"],
+    ["pref", "sid", "token"],
   );
 });

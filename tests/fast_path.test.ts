@@ -5,7 +5,7 @@ import process from "node:process";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { echo, serve } from "./_server.ts";
-import { within } from "./_wait.ts";
+import { until, within } from "./_wait.ts";
 import {
   ConnectionError,
   Session,
@@ -171,7 +171,11 @@ test("fast path: the environment's proxy variables are read when the session is 
   const origin = await serve(echo);
   // Nothing listens here: a request that used this proxy would fail.
   const dead = "http://127.0.0.1:9";
-  const saved = process.env.HTTP_PROXY;
+  // The test's own environment: no other proxy variable may decide it.
+  const names = ["http_proxy", "https_proxy", "all_proxy", "no_proxy"]
+    .flatMap((n) => [n, n.toUpperCase()]).concat("REQUEST_METHOD");
+  const saved = new Map(names.map((n) => [n, process.env[n]]));
+  for (const n of names) delete process.env[n];
   try {
     await using before = new Session();
     process.env.HTTP_PROXY = dead;
@@ -185,8 +189,10 @@ test("fast path: the environment's proxy variables are read when the session is 
     );
     assert.deepEqual(origin.seen.map((x) => x.url), ["/direct"]);
   } finally {
-    if (saved === undefined) delete process.env.HTTP_PROXY;
-    else process.env.HTTP_PROXY = saved;
+    for (const [n, v] of saved) {
+      if (v === undefined) delete process.env[n];
+      else process.env[n] = v;
+    }
     await origin.close();
   }
 });
@@ -316,7 +322,7 @@ test("fast path: a redirect whose body stalls is cut off by the timeout and by c
     );
     const t = new Session({ baseUrl: server.origin, timeout: null });
     const pending = t.get("/stall-redirect");
-    while (server.seen.length < 2) await new Promise((r) => setTimeout(r, 1));
+    await until(() => server.seen.length === 2, "the redirect arrived");
     await t.close();
     await assert.rejects(within(pending, 5_000, "settled"), SessionClosedError);
     assert.equal(server.seen.some((x) => x.url === "/next"), false);

@@ -386,6 +386,11 @@ test("session: URL errors quote the URL without its credentials, query or fragme
       () => s.get("https://user:hunter2@elsewhere.test/x?token=SECRET"),
       () => bare.get("http://user:hunter2@[bad/x?token=SECRET"),
       () => bare.get("relative/x?token=SECRET#SECRET"),
+      // Shapes the URL parser also reads userinfo from.
+      () => s.get("http:\\\\u:hunter2@elsewhere.test/"),
+      () => s.get("http:/\\u:hunter2@elsewhere.test/"),
+      () => s.get("http:///u:hunter2@elsewhere.test/"),
+      () => bare.get("http:u:hunter2@[bad/x"),
       () => s.get(`/${"a".repeat(40_000)}?token=SECRET`),
     ];
     for (const run of cases) {
