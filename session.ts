@@ -330,7 +330,9 @@ function isEmpty(headers: Headers): boolean {
 /**
  * The session's own `Headers`, counting its changes, so that whether it is
  * empty is known without walking it on every request (an iterator over
- * `Headers` costs more than the rest of that check).
+ * `Headers` costs more than the rest of that check). Changes made around
+ * its methods (`Headers.prototype.set.call(s.headers, …)`) are not seen;
+ * assigning a new `Headers` to `s.headers` always is.
  */
 class TrackedHeaders extends Headers {
   changes = 0;
