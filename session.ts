@@ -719,15 +719,7 @@ export class Session implements AsyncDisposable, Disposable {
       url.password = "";
     }
 
-    let href = url.href;
-    if (init.params !== undefined || this.params.size > 0) {
-      const params = init.params === null
-        ? new URLSearchParams()
-        : mergeParams(this.params, init.params);
-      href = appendParams(href, params);
-    }
-    const tooLong = urlProblem(href);
-    if (tooLong !== undefined) throw new TypeError(tooLong);
+    const href = this.#href(url, init);
 
     const headers = init.headers === null
       ? new Headers()
@@ -808,6 +800,20 @@ export class Session implements AsyncDisposable, Disposable {
       proxy: init.proxy === undefined ? this.proxy : init.proxy,
       tls: init.tls === undefined ? this.tls : init.tls ?? undefined,
     };
+  }
+
+  /** The URL to send: the session's and the request's params laid on, checked. */
+  #href(url: URL, init: RequestOptions): string {
+    let href = url.href;
+    if (init.params !== undefined || this.params.size > 0) {
+      const params = init.params === null
+        ? new URLSearchParams()
+        : mergeParams(this.params, init.params);
+      href = appendParams(href, params);
+    }
+    const tooLong = urlProblem(href);
+    if (tooLong !== undefined) throw new TypeError(tooLong);
+    return href;
   }
 
   #flightTimeout(init: SendOptions): number | undefined {
@@ -981,15 +987,7 @@ export class Session implements AsyncDisposable, Disposable {
     if (url.username || url.password) {
       return await this.#slow(method, input, init);
     }
-    let href = url.href;
-    if (init.params !== undefined || this.params.size > 0) {
-      const params = init.params === null
-        ? new URLSearchParams()
-        : mergeParams(this.params, init.params);
-      href = appendParams(href, params);
-    }
-    const tooLong = urlProblem(href);
-    if (tooLong !== undefined) throw new TypeError(tooLong);
+    const href = this.#href(url, init);
     const auth = init.auth === undefined ? this.auth : init.auth ?? undefined;
     let headers: Headers | Record<string, string> | undefined;
     if (

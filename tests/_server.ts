@@ -133,3 +133,23 @@ export const echo: Handler = (req, res) => {
     body: req.body,
   }));
 };
+
+/**
+ * `/start` redirects (with `status`) to `/target`, which fails with 503 the
+ * first `failures` times and then answers `body`.
+ */
+export function redirectThenFail(
+  status: number,
+  failures: number,
+  body: string,
+): Handler {
+  return (req, res) => {
+    if (req.url === "/start") {
+      res.writeHead(status, { location: "/target" });
+      res.end();
+    } else if (failures-- > 0) {
+      res.statusCode = 503;
+      res.end();
+    } else res.end(body);
+  };
+}

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { serve, type TestServer } from "./_server.ts";
+import { redirectThenFail, serve, type TestServer } from "./_server.ts";
 import {
   ConnectionError,
   RetryError,
@@ -464,16 +464,7 @@ test("retry: session policy, request overrides field by field, null turns it off
 });
 
 test("retry: a retried hop does not restart the redirect chain", async () => {
-  let failures = 2;
-  const server = await serve((req, res) => {
-    if (req.url === "/start") {
-      res.writeHead(302, { location: "/target" });
-      res.end();
-    } else if (failures-- > 0) {
-      res.statusCode = 503;
-      res.end();
-    } else res.end("arrived");
-  });
+  const server = await serve(redirectThenFail(302, 2, "arrived"));
   try {
     await using s = new Session({
       baseUrl: server.origin,
@@ -495,16 +486,7 @@ test("retry: a retried hop does not restart the redirect chain", async () => {
 });
 
 test("retry: a 307 hop that is retried sends the body again each time", async () => {
-  let failures = 1;
-  const server = await serve((req, res) => {
-    if (req.url === "/start") {
-      res.writeHead(307, { location: "/target" });
-      res.end();
-    } else if (failures-- > 0) {
-      res.statusCode = 503;
-      res.end();
-    } else res.end("stored");
-  });
+  const server = await serve(redirectThenFail(307, 1, "stored"));
   try {
     await using s = new Session({
       baseUrl: server.origin,
