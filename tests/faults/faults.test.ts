@@ -1,11 +1,14 @@
 // Faults: stale keep-alive connections, resets, stalls, aborts at every
-// stage, disposal in flight, refused connections and failed name lookups.
+// stage (connecting and a retry's backoff among them), disposal in flight,
+// refused connections and failed name lookups.
 // Every wait is on an event (a request reaching the server, a socket
 // closing); bounds on time are generous multiples of the setting under test.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { Socket } from "node:net";
+import * as net from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { echo, serve } from "../_server.ts";
+import { CA } from "../_tls.ts";
 import { within } from "../_wait.ts";
 import {
   ConnectionError,
@@ -50,6 +53,68 @@ function staleAfterOne() {
     echo(req, res);
   });
 }
+
+/**
+ * An https origin whose TCP server accepts connections and never answers the
+ * TLS ClientHello, so that a client stays in connection establishment. On
+ * loopback the TCP connect itself completes at once (the kernel accepts it),
+ * so the handshake is the part of connecting that can be held open.
+ */
+async function silentTls() {
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  const hello = Promise.withResolvers<void>();
+  const idle: Array<() => void> = [];
+  const server = net.createServer((socket) => {
+    connections++;
+    sockets.add(socket);
+    let head = Buffer.alloc(0);
+    socket.on("data", (chunk: Buffer) => {
+      if (head.length >= 6) return;
+      head = Buffer.concat([head, chunk]);
+      // A TLS handshake record (22) whose first message is a ClientHello (1).
+      if (head.length >= 6 && head[0] === 22 && head[5] === 1) hello.resolve();
+    });
+    // The client going away mid-handshake is what these tests cause.
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      sockets.delete(socket);
+      if (sockets.size === 0) {
+        for (const resolve of idle.splice(0)) resolve();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    origin: `https://127.0.0.1:${port}`,
+    /** TCP connections accepted so far. */
+    get connections() {
+      return connections;
+    },
+    /** Resolves once a connection has sent the start of a ClientHello. */
+    clientHello: hello.promise,
+    /** Resolves when no TCP connection is open. */
+    allClosed(): Promise<void> {
+      if (sockets.size === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => idle.push(resolve));
+    },
+    close(): Promise<void> {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * The two ways a request goes through a session, which give up a request
+ * by different wiring: the fast path (no signal; its timeout waits in
+ * deadline.ts) and the general one (any signal; a timer of its own).
+ */
+const BOTH_PATHS = [
+  ["fast path", () => ({})],
+  ["general path", () => ({ signal: new AbortController().signal })],
+] as const;
 
 test("requests#4664 / nodejs/node#47130: a GET that fails on a stale reused connection is retried once on a fresh one", async () => {
   const server = await staleAfterOne();
@@ -166,6 +231,34 @@ test("A server that accepts and never answers is cut off by the timeout, and the
   }
 });
 
+test("The timeout cuts off a request still connecting (a TLS handshake never answered), and the socket is closed", async () => {
+  const timeout = 500;
+  for (const [path, init] of BOTH_PATHS) {
+    const server = await silentTls();
+    try {
+      await using s = new Session({
+        baseUrl: server.origin,
+        timeout,
+        tls: { caCerts: [CA] },
+      });
+      const started = performance.now();
+      const pending = s.get("/never", init()).then(
+        () => "resolved",
+        (e: unknown) => e,
+      );
+      await within(server.clientHello, 10_000, `${path}: ClientHello`);
+      const error = await within(pending, timeout * 25, `${path}: timeout`);
+      const took = performance.now() - started;
+      assert.ok(error instanceof TimeoutError, `${path}: ${error}`);
+      assert.ok(took >= timeout - 10, `${path}: gave up early: ${took} ms`);
+      await within(server.allClosed(), 10_000, `${path}: socket close`);
+      assert.equal(server.connections, 1, path);
+    } finally {
+      await server.close();
+    }
+  }
+});
+
 test("An already aborted signal sends nothing", async () => {
   const server = await serve(echo);
   try {
@@ -205,6 +298,31 @@ test("A signal aborts a request waiting for a connection slot; it is never sent"
     assert.deepEqual(server.seen.map((x) => x.url), ["/hold"]);
   } finally {
     gate.resolve();
+    await server.close();
+  }
+});
+
+test("A signal aborts a request still connecting (a TLS handshake never answered); the socket is closed", async () => {
+  const server = await silentTls();
+  try {
+    await using s = new Session({
+      baseUrl: server.origin,
+      timeout: null,
+      tls: { caCerts: [CA] },
+    });
+    const controller = new AbortController();
+    const pending = s.get("/never", { signal: controller.signal }).then(
+      () => "resolved",
+      (e: unknown) => e,
+    );
+    await within(server.clientHello, 10_000, "ClientHello");
+    const reason = new Error("gave up connecting");
+    controller.abort(reason);
+    assert.equal(await within(pending, 5_000, "rejection"), reason);
+    await within(server.allClosed(), 10_000, "socket close");
+    assert.equal(server.connections, 1);
+    assert.equal(s.pool.stats()[server.origin].inFlight, 0);
+  } finally {
     await server.close();
   }
 });
@@ -271,6 +389,40 @@ test("A signal aborted between redirect hops stops the chain: the next hop is ne
   }
 });
 
+test("A signal aborted during a retry's backoff (Retry-After) ends the wait at once; nothing more is sent", async () => {
+  const server = await serve((_req, res) => {
+    res.writeHead(503, { "retry-after": "600" });
+    res.end();
+  });
+  try {
+    await using s = new Session({
+      baseUrl: server.origin,
+      timeout: null,
+      retry: { limit: 1, maxDelay: 600_000 },
+    });
+    const controller = new AbortController();
+    const reason = new Error("not waiting ten minutes");
+    const delays: number[] = [];
+    const pending = s.get("/busy", {
+      signal: controller.signal,
+      hooks: {
+        beforeRetry: [(state) => {
+          delays.push(state.delay);
+          // The wait begins as soon as this hook returns, in this same task
+          // (its promise jobs run first); a new task aborts inside the wait,
+          // not before it, so the wait's own abort listener must end it.
+          setTimeout(() => controller.abort(reason), 0);
+        }],
+      },
+    }).then(() => "resolved", (e: unknown) => e);
+    assert.equal(await within(pending, 10_000, "rejection"), reason);
+    assert.deepEqual(delays, [600_000]);
+    assert.equal(server.seen.length, 1);
+  } finally {
+    await server.close();
+  }
+});
+
 test("Disposing a session with requests in flight rejects them promptly and closes every socket", async () => {
   const seen = arrivals();
   const a = await serve(() => seen.hit());
@@ -294,6 +446,33 @@ test("Disposing a session with requests in flight rejects them promptly and clos
     await assert.rejects(s.get(`${a.origin}/later`), SessionClosedError);
   } finally {
     await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test("Disposing a session while a request is still connecting rejects it with SessionClosedError and closes the socket", async () => {
+  for (const [path, init] of BOTH_PATHS) {
+    const server = await silentTls();
+    try {
+      let pending: Promise<unknown>;
+      {
+        await using s = new Session({
+          baseUrl: server.origin,
+          timeout: null,
+          tls: { caCerts: [CA] },
+        });
+        pending = s.get("/never", init()).then(
+          () => "resolved",
+          (e: unknown) => e,
+        );
+        await within(server.clientHello, 10_000, `${path}: ClientHello`);
+      } // `await using` closes the session here, mid-handshake.
+      const error = await within(pending, 5_000, `${path}: rejection`);
+      assert.ok(error instanceof SessionClosedError, `${path}: ${error}`);
+      await within(server.allClosed(), 10_000, `${path}: socket close`);
+      assert.equal(server.connections, 1, path);
+    } finally {
+      await server.close();
+    }
   }
 });
 
