@@ -142,11 +142,18 @@ const MAX_COOKIE_SIZE = 4096;
  * `lastAccessed` has millisecond resolution, too coarse to order cookies
  * used by consecutive requests.
  */
-const lastUse = new WeakMap<Cookie, number>();
+// When a cookie was last sent or stored, on a counter: the least recently
+// used is evicted first. Kept on the cookie itself (a WeakMap entry per
+// request costs more than the rest of a cached lookup).
+const LAST_USE = Symbol("lastUse");
 let useClock = 0;
 
 function touch(cookie: Cookie): void {
-  lastUse.set(cookie, ++useClock);
+  (cookie as { [LAST_USE]?: number })[LAST_USE] = ++useClock;
+}
+
+function lastUse(cookie: Cookie): number {
+  return (cookie as { [LAST_USE]?: number })[LAST_USE] ?? 0;
 }
 
 /**
@@ -188,7 +195,7 @@ function anchorMaxAge(cookie: Cookie, now: number): Cookie {
 
 /** Least recently used first; the older cookie first on a tie. */
 function byUse(a: Cookie, b: Cookie): number {
-  return (lastUse.get(a) ?? 0) - (lastUse.get(b) ?? 0) ||
+  return lastUse(a) - lastUse(b) ||
     (a.creationIndex ?? 0) - (b.creationIndex ?? 0);
 }
 
@@ -795,12 +802,8 @@ export class Cookies {
    */
   storeResponse(url: string, setCookies: readonly string[]): void {
     if (!this.synchronous) throw asyncStoreError("storeResponse");
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      return;
-    }
+    // Parsed only when a header has to be stored.
+    let parsed: URL | undefined;
     const cache = this.#cache;
     for (const header of setCookies) {
       // The same header again, with nothing changed since, stores nothing.
@@ -808,6 +811,13 @@ export class Cookies {
       if (same !== undefined) {
         touch(same);
         continue;
+      }
+      if (parsed === undefined) {
+        try {
+          parsed = new URL(url);
+        } catch {
+          return;
+        }
       }
       const given = Cookie.parse(header);
       const cookie = given && anchorMaxAge(given, Date.now());

@@ -110,32 +110,30 @@ export class Deadlines {
     timeout: number | undefined,
     giveUp?: () => void,
   ): Promise<Response> {
-    return new Promise<Response>((resolve, reject) => {
-      const waiter: Waiter = {
-        at: timeout === undefined ? Infinity : Date.now() + timeout,
-        done: false,
-        given: undefined,
-        giveUp,
-      };
-      this.#waiting.add(waiter);
-      if (waiter.at < this.#timerAt) this.#arm(waiter.at);
-      // A wait given up still settles only when `response` does (giveUp
-      // makes that prompt), so that whatever the request held is released
-      // before the caller hears of it.
-      response.then((value) => {
-        if (waiter.given !== undefined) {
-          value.body?.cancel().catch(() => {});
-          reject(waiter.given);
-          return;
-        }
-        waiter.done = true;
-        this.#waiting.delete(waiter);
-        resolve(value);
-      }, (error) => {
-        waiter.done = true;
-        this.#waiting.delete(waiter);
-        reject(waiter.given ?? error);
-      });
+    const waiter: Waiter = {
+      at: timeout === undefined ? Infinity : Date.now() + timeout,
+      done: false,
+      given: undefined,
+      giveUp,
+    };
+    this.#waiting.add(waiter);
+    if (waiter.at < this.#timerAt) this.#arm(waiter.at);
+    // A wait given up still settles only when `response` does (giveUp makes
+    // that prompt), so that whatever the request held is released before
+    // the caller hears of it. One `then`, no promise of its own: this is on
+    // every request's way.
+    return response.then((value) => {
+      if (waiter.given !== undefined) {
+        value.body?.cancel().catch(() => {});
+        throw waiter.given;
+      }
+      waiter.done = true;
+      this.#waiting.delete(waiter);
+      return value;
+    }, (error) => {
+      waiter.done = true;
+      this.#waiting.delete(waiter);
+      throw waiter.given ?? error;
     });
   }
 

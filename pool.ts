@@ -421,6 +421,11 @@ export class Pool {
         transport,
       );
     }
+    // Most requests find their client made: sent without an async frame of
+    // their own, the slot given back by one `then`.
+    const key = this.#keyOf(url, transport);
+    const found = this.#clients.get(key);
+    if (found !== undefined) return this.#sendOn(found, href, init);
     return this.#dispatch(
       url,
       transport,
@@ -430,6 +435,44 @@ export class Pool {
           ? client.sendUrl(href, init)
           : client.send(new Request(href, init)),
     );
+  }
+
+  /** {@linkcode Pool.send} on a client that exists, with no limit. */
+  #sendOn(entry: Entry, href: string, init: RequestInit): Promise<Response> {
+    if (this.#lastKey !== entry.key) {
+      this.#clients.delete(entry.key);
+      this.#clients.set(entry.key, entry);
+      this.#lastKey = entry.key;
+    }
+    if (entry.timer !== undefined) {
+      clearTimeout(entry.timer);
+      entry.timer = undefined;
+    }
+    const origin = this.#origin(entry.origin);
+    origin.active++;
+    origin.sent++;
+    entry.busy++;
+    const release = () => {
+      this.#release(origin);
+      this.#idle(entry);
+    };
+    let sent: Promise<Response>;
+    try {
+      const client = entry.client;
+      sent = client.sendUrl
+        ? client.sendUrl(href, init)
+        : client.send(new Request(href, init));
+    } catch (error) {
+      release();
+      return Promise.reject(error);
+    }
+    return sent.then((response) => {
+      release();
+      return response;
+    }, (error) => {
+      release();
+      throw error;
+    });
   }
 
   async #dispatch(

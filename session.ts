@@ -367,6 +367,22 @@ function checkMaxRedirects(value: number): void {
   }
 }
 
+/**
+ * Adds what a {@linkcode SessionResponse} has beyond a `Response`. Plain
+ * assignment, not `Object.defineProperties`: defining properties with
+ * descriptors moves a response off V8's fast object shapes, and every later
+ * read of it (the runtime's own body reading included) pays for that.
+ */
+function describe(
+  response: Response,
+  history: Response[],
+  retryCount: number,
+): void {
+  const r = response as { history?: Response[]; retryCount?: number };
+  r.history = history;
+  r.retryCount = retryCount;
+}
+
 function withUrl<R extends Response>(response: R, url: string): R {
   if (response.url !== url) {
     Object.defineProperty(response, "url", { value: url });
@@ -977,95 +993,124 @@ export class Session implements AsyncDisposable, Disposable {
    * the jar for a cached `Cookie` header. Everything else, and every
    * redirect after the first response, goes the general way.
    */
-  async #fast(
+  #fast(
     method: string,
     input: string | URL,
     init: RequestOptions,
   ): Promise<SessionResponse> {
-    if (this.#closed) throw new SessionClosedError();
-    const url = this.#resolve(input);
-    if (url.username || url.password) {
-      return await this.#slow(method, input, init);
-    }
-    const href = this.#href(url, init);
-    const auth = init.auth === undefined ? this.auth : init.auth ?? undefined;
-    let headers: Headers | Record<string, string> | undefined;
-    if (
-      init.headers === undefined && auth === undefined && this.#noHeaders()
-    ) {
-      const cookie = mergeCookies(this.cookies.headerFor(href), init.cookies);
-      if (cookie !== "") headers = { cookie };
-    } else {
-      const merged = init.headers === null
-        ? new Headers()
-        : mergeHeaders(this.headers, init.headers);
-      // A Cookie header set by hand has rules of its own on redirects.
-      if (merged.has("cookie")) return await this.#slow(method, input, init);
-      // A proxy's credentials are for the proxy alone, never for an origin.
-      merged.delete("proxy-authorization");
-      const cookie = mergeCookies(this.cookies.headerFor(href), init.cookies);
-      if (cookie !== "") merged.set("cookie", cookie);
-      if (Array.isArray(auth)) {
-        merged.set("authorization", basicHeader(auth[0], auth[1]));
-      }
-      headers = merged;
-    }
-    const timeout = this.#flightTimeout(init);
-    const maxRedirects = this.#flightMaxRedirects(init);
-    // Only what differs from fetch's defaults, as each member costs.
-    // Aborted only when the request is given up (timeout, close), so that
-    // its connection is closed rather than left waiting.
-    const controller = new AbortController();
-    const requestInit: RequestInit = {
-      redirect: "manual",
-      signal: controller.signal,
-    };
-    if (method !== "GET") requestInit.method = method;
-    if (headers !== undefined) requestInit.headers = headers;
-    const transport = this.#transportOf(init);
-    const proxy = proxyFor(url, transport.proxy, {
-      trustEnv: this.trustEnv,
-      env: this.#env,
-    });
-    const started = timeout === undefined ? 0 : Date.now();
-    const asRequest = () => new Request(href, requestInit);
-    let response: Response;
+    // Not an async function: the common way settles through one `then`
+    // (see #fastDone) rather than an async frame and its awaits.
+    let href: string;
+    let url: URL;
+    let controller: AbortController;
+    let requestInit: RequestInit;
+    let sent: Promise<Response>;
+    let timeout: number | undefined;
     try {
-      response = await this.#deadlines.wait(
-        this.pool.send(url, href, requestInit, { proxy, tls: transport.tls }),
-        timeout,
-        () => controller.abort(),
-      );
-    } catch (error) {
-      if (error instanceof UnsupportedTransportError) throw error;
-      if (this.#closed) throw new SessionClosedError(asRequest());
-      if (error instanceof DeadlineExceeded) {
-        throw new TimeoutError(asRequest(), timeout!);
+      if (this.#closed) throw new SessionClosedError();
+      url = this.#resolve(input);
+      if (url.username || url.password) {
+        return this.#slow(method, input, init);
       }
-      throw new ConnectionError(asRequest(), error);
+      href = this.#href(url, init);
+      const auth = init.auth === undefined ? this.auth : init.auth ?? undefined;
+      let headers: Headers | Record<string, string> | undefined;
+      if (
+        init.headers === undefined && auth === undefined && this.#noHeaders()
+      ) {
+        const cookie = mergeCookies(this.cookies.headerFor(href), init.cookies);
+        if (cookie !== "") headers = { cookie };
+      } else {
+        const merged = init.headers === null
+          ? new Headers()
+          : mergeHeaders(this.headers, init.headers);
+        // A Cookie header set by hand has rules of its own on redirects.
+        if (merged.has("cookie")) return this.#slow(method, input, init);
+        // A proxy's credentials are for the proxy alone, never for an origin.
+        merged.delete("proxy-authorization");
+        const cookie = mergeCookies(this.cookies.headerFor(href), init.cookies);
+        if (cookie !== "") merged.set("cookie", cookie);
+        if (Array.isArray(auth)) {
+          merged.set("authorization", basicHeader(auth[0], auth[1]));
+        }
+        headers = merged;
+      }
+      timeout = this.#flightTimeout(init);
+      // Checked before anything is sent.
+      this.#flightMaxRedirects(init);
+      // Only what differs from fetch's defaults, as each member costs.
+      // Aborted only when the request is given up (timeout, close), so that
+      // its connection is closed rather than left waiting.
+      controller = new AbortController();
+      requestInit = { redirect: "manual", signal: controller.signal };
+      if (method !== "GET") requestInit.method = method;
+      if (headers !== undefined) requestInit.headers = headers;
+      const proxySetting = init.proxy === undefined ? this.proxy : init.proxy;
+      const tls = init.tls === undefined ? this.tls : init.tls ?? undefined;
+      const proxy = proxyFor(url, proxySetting, {
+        trustEnv: this.trustEnv,
+        env: this.#env,
+      });
+      sent = this.pool.send(url, href, requestInit, { proxy, tls });
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const redirect = init.redirect ?? "follow";
+    const started = timeout === undefined ? 0 : Date.now();
+    const giveUp = controller;
+    return this.#deadlines.wait(sent, timeout, () => giveUp.abort()).then(
+      (response) =>
+        this.#fastDone(
+          response,
+          init,
+          href,
+          requestInit,
+          controller,
+          timeout,
+          started,
+        ),
+      (error) => {
+        if (error instanceof UnsupportedTransportError) throw error;
+        const request = new Request(href, requestInit);
+        if (this.#closed) throw new SessionClosedError(request);
+        if (error instanceof DeadlineExceeded) {
+          throw new TimeoutError(request, timeout!);
+        }
+        throw new ConnectionError(request, error);
+      },
+    );
+  }
+
+  /** The fast way's response: a redirect handed to the loop, else done. */
+  #fastDone(
+    response: Response,
+    init: RequestOptions,
+    href: string,
+    requestInit: RequestInit,
+    controller: AbortController,
+    timeout: number | undefined,
+    started: number,
+  ): SessionResponse | Promise<SessionResponse> {
     if (
-      redirect === "follow" && isRedirect(response.status) &&
+      isRedirect(response.status) && (init.redirect ?? "follow") === "follow" &&
       response.headers.has("location")
     ) {
       // The general loop takes over from this response.
-      return await this.#send(
-        asRequest(),
+      return this.#send(
+        new Request(href, requestInit),
         {
           timeout: timeout === undefined
             ? undefined
             : Math.max(1, timeout - (Date.now() - started)),
-          maxRedirects,
-          redirect,
+          maxRedirects: this.#flightMaxRedirects(init),
+          redirect: "follow",
           signal: undefined,
           cookies: init.cookies,
           manualCookie: null,
-          auth,
+          auth: init.auth === undefined ? this.auth : init.auth ?? undefined,
           firstUrl: href,
           replay: () => null,
           policies: this.#policies(init),
-          ...transport,
+          ...this.#transportOf(init),
         },
         response,
         controller,
@@ -1073,10 +1118,7 @@ export class Session implements AsyncDisposable, Disposable {
     }
     const setCookies = response.headers.getSetCookie();
     if (setCookies.length > 0) this.cookies.storeResponse(href, setCookies);
-    Object.defineProperties(response, {
-      history: { value: EMPTY_HISTORY.slice(), enumerable: true },
-      retryCount: { value: 0, enumerable: true },
-    });
+    describe(response, EMPTY_HISTORY.slice(), 0);
     // As on the general path: the URL the caller gave, fragment included.
     if (href.includes("#")) withUrl(response, href);
     return response as SessionResponse;
@@ -1172,13 +1214,11 @@ export class Session implements AsyncDisposable, Disposable {
             response = trackDownload(response, policies.onDownloadProgress);
           }
           if (!response.url) withUrl(response, sent.url);
-          Object.defineProperties(response, {
-            history: {
-              value: history.length ? history : EMPTY_HISTORY.slice(),
-              enumerable: true,
-            },
-            retryCount: { value: retryCount, enumerable: true },
-          });
+          describe(
+            response,
+            history.length ? history : EMPTY_HISTORY.slice(),
+            retryCount,
+          );
           // fetch drops the fragment from Response.url; like requests, the
           // session reports the URL the caller would see, fragment included.
           if (currentUrl.includes("#")) withUrl(response, currentUrl);

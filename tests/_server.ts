@@ -1,6 +1,7 @@
 // A loopback HTTP server for tests that records what arrived: every request's
 // method, URL, headers and body, and every TCP connection opened and closed.
 import * as http from "node:http";
+import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 
 export interface Seen {
@@ -38,6 +39,8 @@ export interface TestServer {
 export interface ServeOptions {
   /** The loopback address to listen on; `127.0.0.1` by default. */
   host?: string;
+  /** Serve https with this key and certificate (tests/_tls.ts has them). */
+  tls?: { key: string; cert: string };
 }
 
 export async function serve(
@@ -54,7 +57,7 @@ export async function serve(
   };
   const ids = new WeakMap<object, number>();
   const seen: Seen[] = [];
-  const server = http.createServer(async (req, res) => {
+  const listener: http.RequestListener = async (req, res) => {
     const at = performance.now();
     inFlight++;
     state.maxInFlight = Math.max(state.maxInFlight, inFlight);
@@ -82,9 +85,14 @@ export async function serve(
       res.statusCode = 500;
       res.end(String(error));
     }
-  });
+  };
+  const server = options.tls
+    ? https.createServer(options.tls, listener)
+    : http.createServer(listener);
   server.keepAliveTimeout = 60_000;
-  server.on("connection", (socket) => {
+  // Over TLS a request's socket is the TLS socket, known once its handshake
+  // is done.
+  server.on(options.tls ? "secureConnection" : "connection", (socket) => {
     state.connections++;
     ids.set(socket, state.connections);
     sockets.add(socket);
@@ -100,7 +108,7 @@ export async function serve(
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const port = (server.address() as AddressInfo).port;
   return {
-    origin: `http://${host}:${port}`,
+    origin: `${options.tls ? "https" : "http"}://${host}:${port}`,
     port,
     seen,
     get connections() {
