@@ -10,6 +10,7 @@
  * | extra CA certificates, client certificate | yes | yes | yes |
  * | `insecure` | through a `node:https` agent of its own (no proxy) | yes | yes |
  * | HTTP/2 by ALPN | yes (`http2`) | no (HTTP/1.1) | no (HTTP/1.1) |
+ * | POST on a stale reused connection | sent once (a `Blob` body, or a new connection) | sent once | sent once |
  *
  * Deno's `fetch` applies the environment's proxy variables to every client
  * that names no proxy, and has no option to turn that off; when a request
@@ -35,6 +36,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import { rootCertificates } from "node:tls";
 import { Readable } from "node:stream";
+import { heldBody, isIdempotent, sendOnceBody } from "./resend.ts";
 
 /**
  * TLS settings of a session or of one request.
@@ -84,6 +86,15 @@ export interface ClientSettings {
   http2?: boolean;
   /** Idle keep-alive connections are closed after this many ms. */
   idleTimeout?: number;
+  /**
+   * Let the runtime's client send a non-idempotent request a second time
+   * when the pooled connection it reused turns out closed, as Deno's do (see
+   * `PoolOptions.allowNonIdempotentResend`). Default `false`: on Deno such a
+   * request's body held as bytes goes to fetch as a `Blob`, one without a
+   * body over a connection of its own, and through `node:http` it is marked
+   * as not on a reused socket.
+   */
+  allowNonIdempotentResend?: boolean;
 }
 
 /**
@@ -256,15 +267,67 @@ export function createClient(origin: URL, settings: ClientSettings): Client {
         ? { url: url.href, basicAuth: { username, password } }
         : { url: url.href };
     }
-    const client = g.Deno.createHttpClient(options);
+    const deno = g.Deno;
+    const client = deno.createHttpClient(options);
     const init = { client } as RequestInit;
+    if (settings.allowNonIdempotentResend) {
+      return {
+        send: (request) => fetch(request, init),
+        sendUrl: (url, init) => {
+          (init as { client?: unknown }).client = client;
+          return fetch(url, init);
+        },
+        close: () => client.close(),
+      };
+    }
+    // Deno's fetch sends a request again when the pooled connection it
+    // reused fails, whatever the method, unless it streams the body or the
+    // connection is new (resend.ts). So a non-idempotent request's body held
+    // as bytes is handed over as a Blob (streamed, Content-Length kept, the
+    // connection still reused), and one without a body, which has nothing to
+    // stream, goes through a client that keeps no idle connection.
+    let fresh: { close(): void } | undefined;
+    const freshClient = () =>
+      fresh ??= deno.createHttpClient({ ...options, poolMaxIdlePerHost: 0 });
+    const sendOnce = async (request: Request): Promise<Response> => {
+      const held = await heldBody(request);
+      // A body still to come (Blob, FormData, stream): Deno streams it.
+      if (held === undefined) return await fetch(request, init);
+      if (held === null || held.byteLength === 0) {
+        return await fetch(request, { client: freshClient() } as RequestInit);
+      }
+      // All of the request Deno's fetch acts on (not mode, credentials,
+      // cache, referrer, integrity or keepalive).
+      return await fetch(request.url, {
+        method: request.method,
+        headers: request.headers,
+        body: new Blob([held as Uint8Array<ArrayBuffer>]),
+        signal: request.signal,
+        redirect: request.redirect,
+        client,
+      } as RequestInit);
+    };
     return {
-      send: (request) => fetch(request, init),
+      send: (request) =>
+        isIdempotent(request.method) ? fetch(request, init) : sendOnce(request),
       sendUrl: (url, init) => {
-        (init as { client?: unknown }).client = client;
+        const method = init.method;
+        let once = client;
+        if (method !== undefined && !isIdempotent(method)) {
+          if (init.body != null) {
+            const headers = new Headers(init.headers);
+            init.body = sendOnceBody(init.body, headers);
+            init.headers = headers;
+          }
+          if (init.body == null) once = freshClient();
+        }
+        (init as { client?: unknown }).client = once;
         return fetch(url, init);
       },
-      close: () => client.close(),
+      close: () => {
+        client.close();
+        fresh?.close();
+      },
     };
   }
   if (typeof g.Bun?.FetchSession === "function") {
@@ -324,8 +387,9 @@ function nodeClient(settings: ClientSettings): Client {
     key: tls.key,
     rejectUnauthorized: !tls.insecure,
   });
+  const once = !settings.allowNonIdempotentResend;
   return {
-    send: (request) => nodeSend(request, httpAgent, httpsAgent),
+    send: (request) => nodeSend(request, httpAgent, httpsAgent, once),
     close: () => {
       httpAgent.destroy();
       httpsAgent.destroy();
@@ -337,6 +401,7 @@ function nodeSend(
   request: Request,
   httpAgent: http.Agent,
   httpsAgent: https.Agent,
+  once: boolean,
 ): Promise<Response> {
   const url = new URL(request.url);
   const secure = url.protocol === "https:";
@@ -350,6 +415,15 @@ function nodeSend(
       signal: request.signal,
     });
     req.on("error", reject);
+    if (once && !isIdempotent(request.method)) {
+      // Deno's node:http sends a request again when its reused socket fails
+      // before the response, whatever the method, and only then: told the
+      // socket is not a reused one, it sends a non-idempotent request once.
+      // (The flag is informational everywhere else.)
+      req.on("socket", () => {
+        req.reusedSocket = false;
+      });
+    }
     req.on("response", (res) => {
       const out = new Headers();
       const raw = res.rawHeaders;
