@@ -12,6 +12,8 @@ type Done<T> = (error: Error | null, result?: T) => void;
 export class SlowStore extends Store {
   readonly inner = new MemoryCookieStore();
   calls = 0;
+  /** Whole-store reads (`getAllCookies`). */
+  reads = 0;
   constructor() {
     super();
     this.synchronous = false;
@@ -71,6 +73,7 @@ export class SlowStore extends Store {
     ) as never;
   }
   override getAllCookies(cb?: unknown): never {
+    this.reads++;
     return this.#later<Cookie[]>(
       (done) => this.inner.getAllCookies(done),
       cb,

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Cookies, Session } from "../mod.ts";
+import { type Cookie, Cookies, Session } from "../mod.ts";
 import { serve } from "./_server.ts";
 import { SlowStore } from "./_slow_store.ts";
 
@@ -136,4 +136,33 @@ test("an asynchronous store keeps the jar's rules: no Secure shadowing from http
     (await cookies.listAsync()).map((c) => c.key).sort(),
     ["pref", "sid", "token"],
   );
+});
+
+test("an asynchronous store is read whole only for a plain-http cookie on a host name, once a response", async () => {
+  const store = new SlowStore();
+  const cookies = new Cookies({ store });
+  const three = ["a=1; Path=/", "b=1; Path=/", "c=1; Path=/"];
+  await cookies.storeResponseAsync("https://example.com/", three);
+  await cookies.storeResponseAsync("http://127.0.0.1/", three);
+  await cookies.storeResponseAsync("http://[::1]/", three);
+  await cookies.storeResponseAsync("http://example.com/", ["s=1; Secure"]);
+  assert.equal(store.reads, 0);
+  await cookies.storeResponseAsync("http://www.example.com/", three);
+  assert.equal(store.reads, 1);
+
+  // A store that finds its Secure cookies by name is never read whole.
+  class Indexed extends SlowStore {
+    asked: string[] = [];
+    findSecureCookies(key: string): Promise<Cookie[]> {
+      this.asked.push(key);
+      return Promise.resolve([]);
+    }
+  }
+  const indexed = new Indexed();
+  await new Cookies({ store: indexed }).storeResponseAsync(
+    "http://www.example.com/",
+    three,
+  );
+  assert.equal(indexed.reads, 0);
+  assert.deepEqual(indexed.asked, ["a", "b", "c"]);
 });
