@@ -18,6 +18,7 @@
  */
 
 import { readFile } from "node:fs/promises";
+import { isIP } from "node:net";
 import {
   canonicalDomain,
   Cookie,
@@ -25,8 +26,6 @@ import {
   defaultPath,
   domainMatch,
   pathMatch,
-  permuteDomain,
-  permutePath,
   type SerializedCookieJar,
   type Store,
 } from "tough-cookie";
@@ -113,14 +112,73 @@ export interface CookiesOptions {
   defaultDomain?: () => string | undefined;
   /**
    * The most cookies kept for one domain; beyond it the least recently used
-   * are evicted. Default 180, as browsers keep.
+   * are evicted. Default 180, as browsers keep. Kept by any store (see
+   * {@linkcode CookieStoreAbilities}); with a store that keeps its own caps,
+   * give them to the store instead.
    */
   maxCookiesPerDomain?: number;
   /**
    * The most cookies kept in all; beyond it the least recently used are
-   * evicted. Default 3000.
+   * evicted. Default 3000. Kept by the in-memory jar and by stores that keep
+   * their own caps (give it to the store then), not by other asynchronous
+   * stores: see {@linkcode CookieStoreAbilities}.
    */
   maxCookies?: number;
+}
+
+/**
+ * What a `tough-cookie` store may offer beyond the `Store` interface so that
+ * a {@linkcode Cookies} jar on it keeps every rule without reading the whole
+ * store. Each part is optional; `RedisCookieStore` (from
+ * `@fetchkit/session/redis`) has all of them.
+ *
+ * Without `findSecureCookies`, the "leave secure cookies alone" rule on an
+ * asynchronous store reads the store whole (`getAllCookies`) once per
+ * plain-http response that sets a cookie without `Secure` — a Secure cookie
+ * on a sibling or child domain can be found no other way — except when the
+ * host is an IP address, which has no subdomains: then `findCookies` for the
+ * host suffices. Without the caps, the jar keeps `maxCookiesPerDomain` itself
+ * with one `findCookies` per domain a response stored into, and does not
+ * keep `maxCookies` on an asynchronous store (counting it would read all of
+ * it).
+ *
+ * @example
+ * ```ts
+ * import { type Cookie, MemoryCookieStore } from "tough-cookie";
+ * import type { CookieStoreAbilities } from "@fetchkit/session";
+ *
+ * class IndexedStore extends MemoryCookieStore implements CookieStoreAbilities {
+ *   findSecureCookies(key: string): Promise<Cookie[]> {
+ *     return this.getAllCookies().then((all) =>
+ *       all.filter((c) => c.secure && c.key === key)
+ *     );
+ *   }
+ * }
+ * ```
+ */
+export interface CookieStoreAbilities {
+  /**
+   * Every Secure cookie named `key`, whatever its domain and path (expired
+   * ones may be included: the jar skips them). Should cost about the number
+   * of such cookies, not the size of the store.
+   */
+  findSecureCookies?(key: string): Promise<Cookie[]>;
+  /**
+   * Present, with {@linkcode CookieStoreAbilities.maxCookies}, when the
+   * store keeps both caps itself, evicting atomically when it stores: the
+   * jar then counts nothing and reports these as its caps.
+   */
+  readonly maxCookiesPerDomain?: number;
+  /** See {@linkcode CookieStoreAbilities.maxCookiesPerDomain}. */
+  readonly maxCookies?: number;
+}
+
+/** Whether the store says it keeps the caps itself. */
+function capsItself(
+  store: Store & CookieStoreAbilities,
+): store is Store & Required<CookieStoreAbilities> {
+  return typeof store.maxCookiesPerDomain === "number" &&
+    typeof store.maxCookies === "number";
 }
 
 function checkCap(value: number | undefined, what: string, fallback: number) {
@@ -171,10 +229,11 @@ function shadowsSecureIn(
   const path = cookie.path?.startsWith("/")
     ? cookie.path
     : defaultPath(url.pathname);
+  const now = Date.now();
   return candidates.some((old) =>
     old.secure && old.key === cookie.key && old.domain != null &&
     (domainMatch(domain, old.domain) || domainMatch(old.domain, domain)) &&
-    pathMatch(path, old.path ?? "/")
+    pathMatch(path, old.path ?? "/") && isLive(old, now)
   );
 }
 
@@ -197,6 +256,17 @@ function anchorMaxAge(cookie: Cookie, now: number): Cookie {
 function byUse(a: Cookie, b: Cookie): number {
   return lastUse(a) - lastUse(b) ||
     (a.creationIndex ?? 0) - (b.creationIndex ?? 0);
+}
+
+/**
+ * Least recently used first, for a store that may hand out new objects on
+ * every read (a networked one): by the `lastAccessed` it keeps, then as
+ * {@linkcode byUse} orders the objects this process touched.
+ */
+function byAccess(a: Cookie, b: Cookie): number {
+  const at = (c: Cookie) =>
+    c.lastAccessed instanceof Date ? c.lastAccessed.getTime() : 0;
+  return at(a) - at(b) || byUse(a, b);
 }
 
 /**
@@ -325,6 +395,8 @@ export class Cookies {
   #defaultDomain: (() => string | undefined) | undefined;
   /** Present when the jar's store counts its writes (the default jar). */
   #cache: CookieHeaderCache | undefined;
+  /** Whether the store keeps the caps itself (see CookieStoreAbilities). */
+  #storeCaps: boolean;
   /**
    * An upper bound of the cookies in the jar: counting exactly on every
    * store would cost a walk of the whole jar, so it is recounted only when
@@ -352,12 +424,27 @@ export class Cookies {
       });
     this.synchronous = this.jar.store.synchronous === true;
     this.#defaultDomain = options.defaultDomain;
-    this.maxCookiesPerDomain = checkCap(
-      options.maxCookiesPerDomain,
-      "maxCookiesPerDomain",
-      180,
-    );
-    this.maxCookies = checkCap(options.maxCookies, "maxCookies", 3000);
+    const store: Store & CookieStoreAbilities = this.jar.store;
+    this.#storeCaps = capsItself(store);
+    if (capsItself(store)) {
+      if (
+        options.maxCookiesPerDomain !== undefined ||
+        options.maxCookies !== undefined
+      ) {
+        throw new TypeError(
+          "This cookie store keeps its own caps: give maxCookiesPerDomain and maxCookies to the store",
+        );
+      }
+      this.maxCookiesPerDomain = store.maxCookiesPerDomain;
+      this.maxCookies = store.maxCookies;
+    } else {
+      this.maxCookiesPerDomain = checkCap(
+        options.maxCookiesPerDomain,
+        "maxCookiesPerDomain",
+        180,
+      );
+      this.maxCookies = checkCap(options.maxCookies, "maxCookies", 3000);
+    }
     this.#bound = options.jar || options.store ? Infinity : 0;
     if (this.jar.store instanceof VersionedMemoryStore) {
       this.#cache = new CookieHeaderCache(this.jar);
@@ -369,6 +456,7 @@ export class Cookies {
    * evicting the least recently used cookies of that domain, then of all.
    */
   #evict(domain: string | null | undefined): void {
+    if (this.#storeCaps) return;
     const store = this.jar.store;
     const remove = (c: Cookie) =>
       callSync<void>((cb) =>
@@ -515,10 +603,15 @@ export class Cookies {
     options: CookieOptions = {},
   ): Promise<void> {
     const { cookie, url } = this.#build(name, value, options);
+    let stored: Cookie | undefined;
     try {
-      await this.jar.setCookie(cookie, url, { http: true });
+      stored = await this.jar.setCookie(cookie, url, { http: true });
     } catch (error) {
       throw refused(name, url, error);
+    }
+    if (stored) {
+      touch(stored);
+      await this.#evictAsync(stored.domain);
     }
   }
 
@@ -780,8 +873,10 @@ export class Cookies {
    * @param url the URL of the request
    * @returns the header value
    */
-  headerForAsync(url: string): Promise<string> {
-    return this.jar.getCookieString(url);
+  async headerForAsync(url: string): Promise<string> {
+    const cookies = await this.jar.getCookies(url);
+    for (const c of cookies) touch(c);
+    return cookies.map((c) => c.cookieString()).join("; ");
   }
 
   /**
@@ -862,7 +957,12 @@ export class Cookies {
       return;
     }
     const now = Date.now();
-    const host = canonicalDomain(parsed.hostname) ?? parsed.hostname;
+    const store: Store & CookieStoreAbilities = this.jar.store;
+    // The Secure cookies an insecure cookie of this response could shadow,
+    // read at most once per response when the store cannot look them up by
+    // name.
+    let secure: Cookie[] | undefined;
+    const domains = new Set<string>();
     for (const header of setCookies) {
       const given = Cookie.parse(header);
       const cookie = given && anchorMaxAge(given, now);
@@ -870,43 +970,64 @@ export class Cookies {
         cookie === undefined ||
         cookie.key.length + cookie.value.length > MAX_COOKIE_SIZE
       ) continue;
-      if (await this.#shadowsSecureAsync(cookie, parsed, host)) continue;
-      await this.jar.setCookie(cookie, url, { ignoreError: true });
+      if (parsed.protocol !== "https:" && !cookie.secure) {
+        const candidates = store.findSecureCookies
+          ? await store.findSecureCookies(cookie.key)
+          : (secure ??= await this.#secureCookiesAsync(parsed));
+        if (shadowsSecureIn(cookie, parsed, candidates)) continue;
+      }
+      const stored = await this.jar.setCookie(cookie, url, {
+        ignoreError: true,
+      });
+      if (stored) {
+        touch(stored);
+        if (stored.domain) domains.add(stored.domain);
+      }
     }
+    for (const domain of domains) await this.#evictAsync(domain);
   }
 
   /**
-   * The Secure-shadowing rule of {@linkcode Cookies.storeResponse} for any
-   * store. A shared store is not read whole for every insecure Set-Cookie:
-   * the Secure cookies that could be shadowed are looked up by name, on the
-   * host and its parents and on the cookie's path and its prefixes. (The caps are kept for in-memory jars only: a store shared by
-   * many processes is bounded by expiry, and counting it on every
-   * Set-Cookie would read all of it.)
+   * The Secure cookies that an insecure cookie from `url` could shadow, for
+   * a store that cannot find them by name: on an IP address, the host's
+   * own (an address has no subdomains); otherwise every one in the store,
+   * since a Secure cookie on a sibling or child domain counts too and no
+   * `Store` method finds cookies below a domain.
    */
-  async #shadowsSecureAsync(
-    cookie: Cookie,
-    url: URL,
-    host: string,
-  ): Promise<boolean> {
-    if (url.protocol === "https:" || cookie.secure) return false;
+  async #secureCookiesAsync(url: URL): Promise<Cookie[]> {
     const store = this.jar.store;
-    const path = cookie.path?.startsWith("/")
-      ? cookie.path
-      : defaultPath(url.pathname);
-    // The cookie's domain is the host or one of its parents, so the host and
-    // its parents cover it, its parents, and the domains between it and the
-    // host (a Secure cookie of the host itself among them). Secure cookies
-    // on other subdomains are not looked for: finding them would mean
-    // reading the whole store.
-    for (const d of permuteDomain(host, true) ?? [host]) {
-      for (const p of permutePath(path)) {
-        const old = await callAsync<Cookie | undefined>((cb) =>
-          store.findCookie(d, p, cookie.key, cb)
-        );
-        if (old?.secure && isLive(old, Date.now())) return true;
-      }
+    const host = canonicalDomain(url.hostname) ?? url.hostname;
+    const found = isIP(host)
+      ? await callAsync<Cookie[]>((cb) =>
+        store.findCookies(host, null, true, cb)
+      )
+      : await this.#allAsync();
+    return (found ?? []).filter((c) => c.secure);
+  }
+
+  /**
+   * The caps after storing into `domain`, for any store: the synchronous
+   * jar's own eviction when the store answers at once; otherwise, unless
+   * the store keeps the caps itself, the per-domain cap alone, with one
+   * `findCookies` for the domain (and its parents), removing the least
+   * recently used of the domain's own cookies beyond the cap.
+   */
+  async #evictAsync(domain: string | null | undefined): Promise<void> {
+    if (this.synchronous) return this.#evict(domain);
+    if (this.#storeCaps || !domain) return;
+    const store = this.jar.store;
+    const now = Date.now();
+    const own =
+      (await callAsync<Cookie[]>((cb) =>
+        store.findCookies(domain, null, true, cb)
+      ) ?? []).filter((c) => c.domain === domain && isLive(c, now));
+    if (own.length <= this.maxCookiesPerDomain) return;
+    own.sort(byAccess);
+    for (const c of own.slice(0, own.length - this.maxCookiesPerDomain)) {
+      await callAsync<void>((cb) =>
+        store.removeCookie(c.domain ?? "", c.path ?? "/", c.key, cb)
+      );
     }
-    return false;
   }
 
   /**

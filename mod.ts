@@ -72,6 +72,7 @@ export {
   type CookieOptions,
   Cookies,
   type CookiesOptions,
+  type CookieStoreAbilities,
   jarFromJSON,
   type LoadCookiesOptions,
   type LoadCookiesResult,

@@ -9,6 +9,13 @@
  * cookies. Small index sets per domain and path let a request fetch only the
  * cookies that may apply to it, in one round trip.
  *
+ * The store keeps the jar's caps itself, in the same scripts: at most
+ * `maxCookiesPerDomain` cookies for one domain (default 180) and `maxCookies`
+ * in all (default 3000), the least recently used evicted first, so that a
+ * hostile server cannot grow a shared store without bound. It also indexes
+ * its Secure cookies by name, so that the jar's "leave secure cookies alone"
+ * rule costs one small lookup, not a read of the whole store.
+ *
  * This module is a separate export so that the core keeps a single
  * dependency; it uses the `redis` npm client.
  *
@@ -32,6 +39,7 @@
 
 import { createClient } from "redis";
 import { Cookie, type Nullable, permuteDomain, Store } from "tough-cookie";
+import type { CookieStoreAbilities } from "./cookies.ts";
 
 /**
  * The one thing the store needs from a Redis client: sending a command. A
@@ -84,6 +92,19 @@ export interface RedisCookieStoreOptions {
    * {@linkcode RedisCookieStore.close}.
    */
   url?: string;
+  /**
+   * The most cookies kept for one domain; storing one more evicts the least
+   * recently used of that domain. Default 180, as browsers keep. Every store
+   * sharing a `session` should be given the same caps: each enforces its own
+   * when it stores.
+   */
+  maxCookiesPerDomain?: number;
+  /**
+   * The most cookies kept in all for this `session`; storing one more evicts
+   * the least recently used. Default 3000, as the in-memory jar. A farm of
+   * workers that legitimately holds more (many hosts, many paths) raises it.
+   */
+  maxCookies?: number;
 }
 
 // Keys of one logical session share the `{session}` hash tag, so that on a
@@ -93,6 +114,17 @@ export interface RedisCookieStoreOptions {
 //   base:paths:DOMAIN              set of paths holding cookies on DOMAIN
 //   base:names:DOMAIN\tPATH        set of cookie names at DOMAIN and PATH
 //   base:c:DOMAIN\tPATH\tNAME      the cookie, as tough-cookie JSON, with a TTL
+//   base:lru                       sorted set of every cookie (DOMAIN\tPATH\tNAME)
+//                                  scored by its last use: the total count and
+//                                  the eviction order
+//   base:lru:DOMAIN                the same, for one domain's cookies
+//   base:clock                     the use counter those scores come from
+//   base:exp                       sorted set of the cookies that expire, scored
+//                                  by expiry (ms), so that the counts drop
+//                                  them without a scan
+//   base:secure:NAME               set of DOMAIN\tPATH holding a Secure cookie
+//                                  NAME, for the "leave secure cookies alone"
+//                                  rule
 // Tab cannot occur in a domain, a path or a cookie name, so keys never clash.
 
 const LUA_KEYS = `
@@ -101,32 +133,17 @@ local function names_key(d, p) return base .. ":names:" .. d .. "\\t" .. p end
 local function paths_key(d) return base .. ":paths:" .. d end
 local function cookie_key(d, p, n) return base .. ":c:" .. d .. "\\t" .. p .. "\\t" .. n end
 local domains_key = base .. ":domains"
-`;
-
-// ARGV: base, json, expiry ms ("" = session cookie), domain, path, name.
-// The index sets live as long as their longest-lived cookie.
-const PUT = `${LUA_KEYS}
-local json, exp, d, p, n = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-if exp == "" then
-  redis.call("SET", cookie_key(d, p, n), json)
-else
-  redis.call("SET", cookie_key(d, p, n), json, "PXAT", exp)
+local lru_all = base .. ":lru"
+local exp_key = base .. ":exp"
+local clock_key = base .. ":clock"
+local function lru_key(d) return base .. ":lru:" .. d end
+local function secure_key(n) return base .. ":secure:" .. n end
+local function member(d, p, n) return d .. "\\t" .. p .. "\\t" .. n end
+local function split(m)
+  local a = string.find(m, "\\t", 1, true)
+  local b = string.find(m, "\\t", a + 1, true)
+  return string.sub(m, 1, a - 1), string.sub(m, a + 1, b - 1), string.sub(m, b + 1)
 end
-local index = {{names_key(d, p), n}, {paths_key(d), p}, {domains_key, d}}
-for _, pair in ipairs(index) do
-  local key = pair[1]
-  local existed = redis.call("EXISTS", key)
-  redis.call("SADD", key, pair[2])
-  if exp == "" then
-    redis.call("PERSIST", key)
-  elseif existed == 0 then
-    redis.call("PEXPIREAT", key, exp)
-  else
-    local at = redis.call("PEXPIRETIME", key)
-    if at >= 0 and at < tonumber(exp) then redis.call("PEXPIREAT", key, exp) end
-  end
-end
-return 1
 `;
 
 // Drops index entries whose cookies are gone (expired or removed).
@@ -142,42 +159,163 @@ local function prune(d, p)
 end
 `;
 
-// ARGV: base, n, n candidate cookie paths (n = 0: every path), domains…
-// (none: every domain). Returns the JSON of every cookie found there. The
-// candidates are the paths that could path-match the request, so a lookup
-// costs the depth of the request path, not the number of paths stored.
-const FIND = `${LUA_KEYS}${PRUNE}
-local n = tonumber(ARGV[2])
-local domains = {}
-for i = 3 + n, #ARGV do domains[#domains + 1] = ARGV[i] end
-if #domains == 0 then domains = redis.call("SMEMBERS", domains_key) end
-local out = {}
-for _, d in ipairs(domains) do
-  local paths
-  if n == 0 then
-    paths = redis.call("SMEMBERS", paths_key(d))
+// Removes a cookie and every trace of it in the indexes and counts. Keys
+// left empty vanish by themselves (Redis deletes empty sets).
+const DROP = `${PRUNE}
+local function drop(d, p, n)
+  local m = member(d, p, n)
+  redis.call("DEL", cookie_key(d, p, n))
+  redis.call("SREM", names_key(d, p), n)
+  prune(d, p)
+  redis.call("ZREM", lru_all, m)
+  redis.call("ZREM", lru_key(d), m)
+  redis.call("ZREM", exp_key, m)
+  redis.call("SREM", secure_key(n), d .. "\\t" .. p)
+end
+`;
+
+// ARGV: base, json, expiry ms ("" = session cookie), domain, path, name,
+// secure ("1" or ""), per-domain cap, total cap.
+// The index keys live as long as their longest-lived cookie. Before
+// counting, cookies whose expiry has passed (on Redis's clock, which also
+// runs the TTLs) are dropped, so that they are not counted; then the least
+// recently used cookies beyond a cap are evicted, the domain's first.
+// Each step costs O(log n), plus the cookies swept or evicted, each once.
+const PUT = `${LUA_KEYS}${DROP}
+local json, exp, d, p, n = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local secure, per_domain, total = ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
+local t = redis.call("TIME")
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for _, gone in ipairs(redis.call("ZRANGEBYSCORE", exp_key, "-inf", now)) do
+  drop(split(gone))
+end
+local m = member(d, p, n)
+local function outlive(key, existed)
+  if exp == "" then
+    redis.call("PERSIST", key)
+  elseif existed == 0 then
+    redis.call("PEXPIREAT", key, exp)
   else
-    paths = {}
-    for i = 3, 2 + n do paths[#paths + 1] = ARGV[i] end
+    local at = redis.call("PEXPIRETIME", key)
+    if at >= 0 and at < tonumber(exp) then redis.call("PEXPIREAT", key, exp) end
   end
-  for _, p in ipairs(paths) do
-    local nk = names_key(d, p)
-    local names = redis.call("SMEMBERS", nk)
-    if #names > 0 then
-      for _, name in ipairs(names) do
-        local v = redis.call("GET", cookie_key(d, p, name))
-        if v then out[#out + 1] = v else redis.call("SREM", nk, name) end
-      end
-      prune(d, p)
+end
+if exp == "" then
+  redis.call("SET", cookie_key(d, p, n), json)
+  redis.call("ZREM", exp_key, m)
+else
+  redis.call("SET", cookie_key(d, p, n), json, "PXAT", exp)
+  redis.call("ZADD", exp_key, exp, m)
+end
+local tick = redis.call("INCR", clock_key)
+local index = {
+  {names_key(d, p), "SADD", n}, {paths_key(d), "SADD", p},
+  {domains_key, "SADD", d}, {lru_all, "ZADD", tick, m},
+  {lru_key(d), "ZADD", tick, m},
+}
+if secure == "1" then
+  index[#index + 1] = {secure_key(n), "SADD", d .. "\\t" .. p}
+else
+  redis.call("SREM", secure_key(n), d .. "\\t" .. p)
+end
+for _, entry in ipairs(index) do
+  local key = entry[1]
+  local existed = redis.call("EXISTS", key)
+  if entry[2] == "SADD" then
+    redis.call("SADD", key, entry[3])
+  else
+    redis.call("ZADD", key, entry[3], entry[4])
+  end
+  outlive(key, existed)
+end
+-- The expiry index and the counter live exactly as long as the count: the
+-- expiry index must outlive the cookies in it, or they could not be swept.
+local lives_until = redis.call("PEXPIRETIME", lru_all)
+for _, key in ipairs({exp_key, clock_key}) do
+  if redis.call("EXISTS", key) == 1 then
+    if lives_until < 0 then
+      redis.call("PERSIST", key)
+    else
+      redis.call("PEXPIREAT", key, lives_until)
     end
   end
+end
+local evicted = 0
+while redis.call("ZCARD", lru_key(d)) > per_domain do
+  drop(split(redis.call("ZRANGE", lru_key(d), 0, 0)[1]))
+  evicted = evicted + 1
+end
+while redis.call("ZCARD", lru_all) > total do
+  drop(split(redis.call("ZRANGE", lru_all, 0, 0)[1]))
+  evicted = evicted + 1
+end
+return evicted
+`;
+
+// ARGV: base, touch ("1" or ""), n, n candidate cookie paths (n = 0: every
+// path), domains… (none: every domain). Returns the JSON of every cookie
+// found there. The candidates are the paths that could path-match the
+// request, so a lookup costs the depth of the request path, not the number
+// of paths stored. With touch, the cookies found count as used now, for
+// eviction: a request's lookup gives its path, listing does not. They are
+// used in the order a Cookie header sends them, longest path first, so the
+// broadest cookies count as the most recently used, as in the in-memory jar
+// (the candidate paths come longest first).
+const FIND = `${LUA_KEYS}${DROP}
+local touch = ARGV[2] == "1"
+local n = tonumber(ARGV[3])
+local domains = {}
+for i = 4 + n, #ARGV do domains[#domains + 1] = ARGV[i] end
+if #domains == 0 then domains = redis.call("SMEMBERS", domains_key) end
+local out = {}
+local function visit(d, p)
+  local names = redis.call("SMEMBERS", names_key(d, p))
+  if #names == 0 then return end
+  local tick
+  for _, name in ipairs(names) do
+    local v = redis.call("GET", cookie_key(d, p, name))
+    if v then
+      out[#out + 1] = v
+      if touch then
+        tick = tick or redis.call("INCR", clock_key)
+        local m = member(d, p, name)
+        redis.call("ZADD", lru_all, "XX", tick, m)
+        redis.call("ZADD", lru_key(d), "XX", tick, m)
+      end
+    else
+      drop(d, p, name)
+    end
+  end
+end
+if n == 0 then
+  for _, d in ipairs(domains) do
+    for _, p in ipairs(redis.call("SMEMBERS", paths_key(d))) do visit(d, p) end
+  end
+else
+  for i = 4, 3 + n do
+    for _, d in ipairs(domains) do visit(d, ARGV[i]) end
+  end
+end
+return out
+`;
+
+// ARGV: base, name. Returns the JSON of every Secure cookie with this name,
+// whatever its domain and path.
+const FIND_SECURE = `${LUA_KEYS}${DROP}
+local n = ARGV[2]
+local out = {}
+for _, at in ipairs(redis.call("SMEMBERS", secure_key(n))) do
+  local tab = string.find(at, "\\t", 1, true)
+  local d, p = string.sub(at, 1, tab - 1), string.sub(at, tab + 1)
+  local v = redis.call("GET", cookie_key(d, p, n))
+  if v then out[#out + 1] = v else drop(d, p, n) end
 end
 return out
 `;
 
 /**
  * The cookie paths that path-match `path` (RFC 6265 5.1.4): the path itself,
- * and each prefix that ends with a slash or right before one.
+ * and each prefix that ends with a slash or right before one; longest first.
  */
 function candidatePaths(path: string): string[] {
   const out = new Set<string>(["/", path]);
@@ -185,20 +323,23 @@ function candidatePaths(path: string): string[] {
     out.add(path.slice(0, i));
     out.add(path.slice(0, i + 1));
   }
-  return [...out];
+  return [...out].sort((a, b) => b.length - a.length);
 }
 
+// With no cookie left, the use counter goes too.
+const FORGET_CLOCK = `
+if redis.call("EXISTS", lru_all) == 0 then redis.call("DEL", clock_key) end
+`;
+
 // ARGV: base, domain, path, name.
-const REMOVE = `${LUA_KEYS}${PRUNE}
-local d, p, n = ARGV[2], ARGV[3], ARGV[4]
-redis.call("DEL", cookie_key(d, p, n))
-redis.call("SREM", names_key(d, p), n)
-prune(d, p)
+const REMOVE = `${LUA_KEYS}${DROP}
+drop(ARGV[2], ARGV[3], ARGV[4])
+${FORGET_CLOCK}
 return 1
 `;
 
 // ARGV: base, path ("" = every path), domains… (none = every domain).
-const REMOVE_MANY = `${LUA_KEYS}${PRUNE}
+const REMOVE_MANY = `${LUA_KEYS}${DROP}
 local domains = {}
 for i = 3, #ARGV do domains[#domains + 1] = ARGV[i] end
 if #domains == 0 then domains = redis.call("SMEMBERS", domains_key) end
@@ -206,14 +347,12 @@ for _, d in ipairs(domains) do
   local paths = redis.call("SMEMBERS", paths_key(d))
   if ARGV[2] ~= "" then paths = {ARGV[2]} end
   for _, p in ipairs(paths) do
-    local nk = names_key(d, p)
-    for _, n in ipairs(redis.call("SMEMBERS", nk)) do
-      redis.call("DEL", cookie_key(d, p, n))
+    for _, n in ipairs(redis.call("SMEMBERS", names_key(d, p))) do
+      drop(d, p, n)
     end
-    redis.call("DEL", nk)
-    prune(d, p)
   end
 end
+${FORGET_CLOCK}
 return 1
 `;
 
@@ -235,6 +374,23 @@ function settle<T>(work: Promise<T>, callback: unknown): Promise<T> | void {
 
 function revive(json: string): Cookie | undefined {
   return Cookie.fromJSON(json) ?? undefined;
+}
+
+function reviveAll(found: unknown): Cookie[] {
+  const out: Cookie[] = [];
+  for (const json of (found ?? []) as string[]) {
+    const cookie = revive(json);
+    if (cookie) out.push(cookie);
+  }
+  return out;
+}
+
+function cap(value: number | undefined, what: string, fallback: number) {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`${what} must be a whole number from 1, got ${value}`);
+  }
+  return value;
 }
 
 /**
@@ -260,9 +416,14 @@ function revive(json: string): Cookie | undefined {
  * console.log(await s.cookies.toObjectAsync());
  * ```
  */
-export class RedisCookieStore extends Store implements AsyncDisposable {
+export class RedisCookieStore extends Store
+  implements AsyncDisposable, CookieStoreAbilities {
   /** The base of this logical session's keys. */
   readonly keyBase: string;
+  /** The per-domain cap, see {@linkcode RedisCookieStoreOptions.maxCookiesPerDomain}. */
+  readonly maxCookiesPerDomain: number;
+  /** The total cap, see {@linkcode RedisCookieStoreOptions.maxCookies}. */
+  readonly maxCookies: number;
   #client: RedisCommander | undefined;
   #connecting: Promise<RedisCommander> | undefined;
   #owned: OwnedClient | undefined;
@@ -283,6 +444,12 @@ export class RedisCookieStore extends Store implements AsyncDisposable {
     if (!options.client === !options.url) {
       throw new TypeError("RedisCookieStore needs a client or a url (one)");
     }
+    this.maxCookiesPerDomain = cap(
+      options.maxCookiesPerDomain,
+      "maxCookiesPerDomain",
+      180,
+    );
+    this.maxCookies = cap(options.maxCookies, "maxCookies", 3000);
     const prefix = options.prefix ?? "fetchkit:cookies";
     // Braces would end the hash tag early; the session name is data.
     const session = options.session.replace(
@@ -390,6 +557,8 @@ export class RedisCookieStore extends Store implements AsyncDisposable {
   /**
    * The cookies that may apply to a request on `domain` (and its parent
    * domains) at `path`, in one round trip; the jar applies the exact rules.
+   * With a `path` (a request's lookup) the cookies found count as just used,
+   * so that eviction spares them; without one (a listing) they do not.
    *
    * @example
    * ```ts
@@ -432,29 +601,58 @@ export class RedisCookieStore extends Store implements AsyncDisposable {
           domain,
           allowSpecialUseDomain === true,
         ) ?? [domain];
-        return await this.#fetch(path ? candidatePaths(path) : [], domains);
+        return await this.#fetch(
+          path ? candidatePaths(path) : [],
+          domains,
+          Boolean(path),
+        );
       })(),
       callback,
     );
   }
 
-  async #fetch(paths: string[], domains: string[]): Promise<Cookie[]> {
-    const found = await this.#script(FIND, [
-      String(paths.length),
-      ...paths,
-      ...domains,
-    ]) as string[];
-    const out: Cookie[] = [];
-    for (const json of found ?? []) {
-      const cookie = revive(json);
-      if (cookie) out.push(cookie);
-    }
-    return out;
+  async #fetch(
+    paths: string[],
+    domains: string[],
+    touch: boolean,
+  ): Promise<Cookie[]> {
+    return reviveAll(
+      await this.#script(FIND, [
+        touch ? "1" : "",
+        String(paths.length),
+        ...paths,
+        ...domains,
+      ]),
+    );
+  }
+
+  /**
+   * Every Secure cookie named `key`, whatever its domain and path, in one
+   * round trip that reads only those cookies (an index keeps them by name).
+   * A {@linkcode Cookies} jar on this store uses it for the "leave secure
+   * cookies alone" rule instead of reading the whole store.
+   *
+   * @example
+   * ```ts
+   * import { RedisCookieStore } from "@fetchkit/session/redis";
+   *
+   * const store = new RedisCookieStore({ url: "redis://127.0.0.1:6379", session: "s" });
+   * const secure = await store.findSecureCookies("sid");
+   * ```
+   *
+   * @param key the cookie name
+   * @returns the Secure cookies with that name
+   */
+  async findSecureCookies(key: string): Promise<Cookie[]> {
+    return reviveAll(await this.#script(FIND_SECURE, [key]));
   }
 
   /**
    * Stores a cookie, replacing the one with the same domain, path and name,
    * with a Redis TTL at its expiry. An already expired cookie is removed.
+   * Beyond {@linkcode RedisCookieStore.maxCookiesPerDomain} or
+   * {@linkcode RedisCookieStore.maxCookies}, the least recently used cookies
+   * are evicted in the same atomic step.
    *
    * @example
    * ```ts
@@ -498,6 +696,9 @@ export class RedisCookieStore extends Store implements AsyncDisposable {
       domain,
       path,
       cookie.key,
+      cookie.secure ? "1" : "",
+      String(this.maxCookiesPerDomain),
+      String(this.maxCookies),
     ]);
   }
 
@@ -647,7 +848,7 @@ export class RedisCookieStore extends Store implements AsyncDisposable {
   override getAllCookies(callback?: unknown): Promise<Cookie[]> | void {
     return settle(
       (async () => {
-        const all = await this.#fetch([], []);
+        const all = await this.#fetch([], [], false);
         const time = (c: Cookie) =>
           c.creation instanceof Date ? c.creation.getTime() : 0;
         return all.sort((a, b) => time(a) - time(b));

@@ -6,89 +6,9 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  type Cookie,
-  Cookies,
-  MemoryCookieStore,
-  Session,
-  Store,
-} from "../mod.ts";
+import { type Cookie, Cookies, Session } from "../mod.ts";
 import { serve } from "./_server.ts";
-
-type Done<T> = (error: Error | null, result?: T) => void;
-
-/**
- * A store that answers every call on a later macrotask, as a networked store
- * does, and counts its calls.
- */
-class SlowStore extends Store {
-  readonly inner = new MemoryCookieStore();
-  calls = 0;
-  constructor() {
-    super();
-    this.synchronous = false;
-  }
-  #later<T>(run: (cb: Done<T>) => void, cb: unknown): Promise<T> | void {
-    this.calls++;
-    const work = new Promise<T>((resolve, reject) =>
-      setTimeout(
-        () =>
-          run((error, result) => error ? reject(error) : resolve(result as T)),
-        0,
-      )
-    );
-    if (typeof cb !== "function") return work;
-    work.then((v) => (cb as Done<T>)(null, v), (e) => (cb as Done<T>)(e));
-  }
-  override findCookie(d: string, p: string, k: string, cb?: unknown): never {
-    return this.#later<Cookie | undefined>(
-      (done) => this.inner.findCookie(d, p, k, done),
-      cb,
-    ) as never;
-  }
-  override findCookies(d: string, p: string, a?: unknown, cb?: unknown): never {
-    return this.#later<Cookie[]>(
-      (done) => this.inner.findCookies(d, p, a === true, done),
-      typeof a === "function" ? a : cb,
-    ) as never;
-  }
-  override putCookie(c: Cookie, cb?: unknown): never {
-    return this.#later<void>(
-      (done) => this.inner.putCookie(c, done),
-      cb,
-    ) as never;
-  }
-  override updateCookie(o: Cookie, n: Cookie, cb?: unknown): never {
-    return this.#later<void>(
-      (done) => this.inner.updateCookie(o, n, done),
-      cb,
-    ) as never;
-  }
-  override removeCookie(d: string, p: string, k: string, cb?: unknown): never {
-    return this.#later<void>(
-      (done) => this.inner.removeCookie(d, p, k, done),
-      cb,
-    ) as never;
-  }
-  override removeCookies(d: string, p: string, cb?: unknown): never {
-    return this.#later<void>(
-      (done) => this.inner.removeCookies(d, p, done),
-      cb,
-    ) as never;
-  }
-  override removeAllCookies(cb?: unknown): never {
-    return this.#later<void>(
-      (done) => this.inner.removeAllCookies(done),
-      cb,
-    ) as never;
-  }
-  override getAllCookies(cb?: unknown): never {
-    return this.#later<Cookie[]>(
-      (done) => this.inner.getAllCookies(done),
-      cb,
-    ) as never;
-  }
-}
+import { SlowStore } from "./_slow_store.ts";
 
 test("a session on an asynchronous store keeps and sends cookies, across redirects", async () => {
   const server = await serve((req, res) => {
@@ -216,4 +136,33 @@ test("an asynchronous store keeps the jar's rules: no Secure shadowing from http
     (await cookies.listAsync()).map((c) => c.key).sort(),
     ["pref", "sid", "token"],
   );
+});
+
+test("an asynchronous store is read whole only for a plain-http cookie on a host name, once a response", async () => {
+  const store = new SlowStore();
+  const cookies = new Cookies({ store });
+  const three = ["a=1; Path=/", "b=1; Path=/", "c=1; Path=/"];
+  await cookies.storeResponseAsync("https://example.com/", three);
+  await cookies.storeResponseAsync("http://127.0.0.1/", three);
+  await cookies.storeResponseAsync("http://[::1]/", three);
+  await cookies.storeResponseAsync("http://example.com/", ["s=1; Secure"]);
+  assert.equal(store.reads, 0);
+  await cookies.storeResponseAsync("http://www.example.com/", three);
+  assert.equal(store.reads, 1);
+
+  // A store that finds its Secure cookies by name is never read whole.
+  class Indexed extends SlowStore {
+    asked: string[] = [];
+    findSecureCookies(key: string): Promise<Cookie[]> {
+      this.asked.push(key);
+      return Promise.resolve([]);
+    }
+  }
+  const indexed = new Indexed();
+  await new Cookies({ store: indexed }).storeResponseAsync(
+    "http://www.example.com/",
+    three,
+  );
+  assert.equal(indexed.reads, 0);
+  assert.deepEqual(indexed.asked, ["a", "b", "c"]);
 });

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { createClient } from "redis";
-import { Session } from "../mod.ts";
+import { Cookies, Session } from "../mod.ts";
 import { RedisCookieStore } from "../redis.ts";
 import { serve } from "./_server.ts";
 import { startRedis } from "./_redis.ts";
@@ -22,6 +22,7 @@ function worker(job: {
   session: string;
   origin: string;
   paths: string[];
+  caps?: Caps;
 }): Promise<number[]> {
   const isDeno = "Deno" in globalThis;
   const args = isDeno
@@ -106,10 +107,24 @@ test("two processes share one session: login in one, authenticated in the other"
   }
 });
 
-test("8 workers × 500 requests setting distinct cookies through one store: none lost", async () => {
-  await using redis = await startRedis();
-  const WORKERS = 8;
-  const REQUESTS = 500;
+interface Caps {
+  maxCookiesPerDomain?: number;
+  maxCookies?: number;
+}
+
+/**
+ * `workers` processes each make `requests` requests through one shared
+ * store; every response sets a distinct cookie (c{w}_{j}, on a path no later
+ * request matches) and the worker's counter (last{w}, sent back by its next
+ * request). Returns the requests that did not carry their counter.
+ */
+async function farm(
+  redis: string,
+  session: string,
+  workers: number,
+  requests: number,
+  caps?: Caps,
+): Promise<{ missing: string[]; seen: number }> {
   const missing: string[] = [];
   const server = await serve((req, res) => {
     const m = /^\/w(\d+)\/(\d+)$/.exec(req.url ?? "");
@@ -129,50 +144,89 @@ test("8 workers × 500 requests setting distinct cookies through one store: none
     res.end();
   });
   try {
-    const session = `farm-${randomUUID()}`;
     const runs = [];
-    for (let w = 0; w < WORKERS; w++) {
-      const paths = Array.from({ length: REQUESTS }, (_, j) => `/w${w}/${j}`);
+    for (let w = 0; w < workers; w++) {
+      const paths = Array.from({ length: requests }, (_, j) => `/w${w}/${j}`);
       runs.push(
-        worker({ redis: redis.url, session, origin: server.origin, paths }),
+        worker({ redis, session, origin: server.origin, paths, caps }),
       );
     }
-    const results = await Promise.all(runs);
-    for (const statuses of results) {
-      assert.equal(statuses.length, REQUESTS);
+    for (const statuses of await Promise.all(runs)) {
+      assert.equal(statuses.length, requests);
       assert.ok(statuses.every((s) => s === 200));
     }
-    assert.deepEqual(missing.slice(0, 5), []);
-    assert.equal(server.seen.length, WORKERS * REQUESTS);
-
-    await using store = new RedisCookieStore({ url: redis.url, session });
-    const all = (await store.getAllCookies()).filter((c) =>
-      c.key.startsWith("c")
-    );
-    assert.equal(all.length, WORKERS * REQUESTS);
-    const got = new Map(all.map((c) => [c.key, c]));
-    for (let w = 0; w < WORKERS; w++) {
-      for (let j = 0; j < REQUESTS; j++) {
-        const c = got.get(`c${w}_${j}`);
-        assert.ok(c, `c${w}_${j} is missing`);
-        assert.equal(c.value, `v${j}`);
-        assert.equal(c.path, `/w${w}/${j}/`);
-      }
-    }
-    const client = await redisClient(redis.url);
-    try {
-      const keys = await client.keys(`${store.keyBase}:c:*`);
-      assert.equal(
-        keys.length,
-        WORKERS * REQUESTS + WORKERS,
-        "one Redis key per cookie",
-      );
-    } finally {
-      await client.close();
-    }
+    return { missing, seen: server.seen.length };
   } finally {
     await server.close();
   }
+}
+
+test("8 workers × 500 requests setting distinct cookies through one store: none lost", async () => {
+  await using redis = await startRedis();
+  const WORKERS = 8;
+  const REQUESTS = 500;
+  const HELD = WORKERS * REQUESTS + WORKERS;
+  const session = `farm-${randomUUID()}`;
+  // The default caps (180 a domain, 3000 in all) are a browser's, for one
+  // client; a farm whose workers together hold more raises them on its
+  // stores. Here exactly to what the farm holds, all on 127.0.0.1: a cap
+  // that counted writes, updates or expired cookies as cookies would evict
+  // some of them, and this test would fail.
+  const { missing, seen } = await farm(redis.url, session, WORKERS, REQUESTS, {
+    maxCookiesPerDomain: HELD,
+    maxCookies: HELD,
+  });
+  assert.deepEqual(missing.slice(0, 5), []);
+  assert.equal(seen, WORKERS * REQUESTS);
+
+  await using store = new RedisCookieStore({ url: redis.url, session });
+  const all = (await store.getAllCookies()).filter((c) =>
+    c.key.startsWith("c")
+  );
+  assert.equal(all.length, WORKERS * REQUESTS);
+  const got = new Map(all.map((c) => [c.key, c]));
+  for (let w = 0; w < WORKERS; w++) {
+    for (let j = 0; j < REQUESTS; j++) {
+      const c = got.get(`c${w}_${j}`);
+      assert.ok(c, `c${w}_${j} is missing`);
+      assert.equal(c.value, `v${j}`);
+      assert.equal(c.path, `/w${w}/${j}/`);
+    }
+  }
+  const client = await redisClient(redis.url);
+  try {
+    const keys = await client.keys(`${store.keyBase}:c:*`);
+    assert.equal(keys.length, HELD, "one Redis key per cookie");
+  } finally {
+    await client.close();
+  }
+});
+
+test("Shared store bound: workers in 4 processes together keep a domain at maxCookiesPerDomain; the least recently used go", async () => {
+  await using redis = await startRedis();
+  const WORKERS = 4;
+  const REQUESTS = 100;
+  const CAP = 50;
+  const session = `bound-${randomUUID()}`;
+  await farm(redis.url, session, WORKERS, REQUESTS, {
+    maxCookiesPerDomain: CAP,
+  });
+  await using store = new RedisCookieStore({ url: redis.url, session });
+  const all = await store.getAllCookies();
+  assert.equal(all.length, CAP);
+  let left = 0;
+  for (let w = 0; w < WORKERS; w++) {
+    // A worker's cookies were stored one after the other and never used
+    // again, so whatever is left of them is its most recent ones, however
+    // the workers interleaved.
+    const js = all.filter((c) => c.key.startsWith(`c${w}_`))
+      .map((c) => Number(c.key.slice(`c${w}_`.length)));
+    left += js.length;
+    if (js.length > 0) {
+      assert.equal(Math.min(...js), REQUESTS - js.length, `worker ${w}: ${js}`);
+    }
+  }
+  assert.ok(left >= CAP - WORKERS, String(left));
 });
 
 test("Redis TTLs follow cookie expiry, and expired cookies are not sent", async () => {
@@ -294,5 +348,126 @@ test("index sets expire with their last cookie; clearing touches one session onl
     assert.throws(() => new RedisCookieStore({ session: "s" }), TypeError);
   } finally {
     await client.close();
+  }
+});
+
+test("Shared store bound: the total is capped across domains, evicting the least recently used", async () => {
+  await using redis = await startRedis();
+  // The server is the session's proxy, so it answers for every host name.
+  const server = await serve((req, res) => {
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    if (path === "/flood") {
+      res.setHeader(
+        "set-cookie",
+        Array.from({ length: 40 }, (_, i) => `c${i}=1; Path=/`),
+      );
+    } else if (path === "/keep") {
+      res.setHeader("set-cookie", "k=1; Path=/");
+    }
+    res.end();
+  });
+  try {
+    await using store = new RedisCookieStore({
+      url: redis.url,
+      session: "total",
+      maxCookiesPerDomain: 30,
+      maxCookies: 100,
+    });
+    await using s = new Session({
+      proxy: server.origin,
+      trustEnv: false,
+      cookieStore: store,
+    });
+    const sent = async (url: string) => {
+      await (await s.get(url)).text();
+      return server.seen.at(-1)!.headers.cookie;
+    };
+    await sent("http://keep.test/keep");
+    for (let d = 0; d < 10; d++) {
+      await sent(`http://d${d}.test/flood`);
+      // keep.test stays in use.
+      assert.equal(await sent("http://keep.test/"), "k=1", `after d${d}`);
+    }
+    assert.equal((await store.getAllCookies()).length, 100);
+    assert.equal(await sent("http://d0.test/"), undefined);
+    assert.equal(String(await sent("http://d9.test/")).split("; ").length, 30);
+    assert.equal(await sent("http://keep.test/"), "k=1");
+  } finally {
+    await server.close();
+  }
+});
+
+test("Shared store bound: expired cookies are not counted toward the caps", async () => {
+  await using redis = await startRedis();
+  const server = await serve((req, res) => {
+    if (req.url === "/a/set") res.setHeader("set-cookie", "k1=1; Path=/a");
+    if (req.url === "/b/set") {
+      res.setHeader("set-cookie", "brief=1; Path=/b; Max-Age=1");
+    }
+    if (req.url === "/c/set") res.setHeader("set-cookie", "k2=1; Path=/c");
+    res.end();
+  });
+  const client = await redisClient(redis.url);
+  const events = client.duplicate();
+  events.on("error", () => {});
+  await events.connect();
+  try {
+    await client.configSet("notify-keyspace-events", "Ex");
+    await using store = new RedisCookieStore({
+      url: redis.url,
+      session: "expiry",
+      maxCookiesPerDomain: 2,
+    });
+    const briefGone = new Promise<void>((resolve) => {
+      void events.subscribe("__keyevent@0__:expired", (key) => {
+        if (key === `${store.keyBase}:c:127.0.0.1\t/b\tbrief`) resolve();
+      });
+    });
+    await using s = new Session({ baseUrl: server.origin, cookieStore: store });
+    await (await s.get("/a/set")).text();
+    await (await s.get("/b/set")).text();
+    await briefGone;
+    // Two live cookies and an expired one, which was used after k1: counted,
+    // it would have k1 evicted.
+    await (await s.get("/c/set")).text();
+    await (await s.get("/a/")).text();
+    assert.equal(server.seen.at(-1)!.headers.cookie, "k1=1");
+    await (await s.get("/c/")).text();
+    assert.equal(server.seen.at(-1)!.headers.cookie, "k2=1");
+  } finally {
+    await events.close();
+    await client.close();
+    await server.close();
+  }
+});
+
+test("Shared store caps: 180 a domain and 3000 in all by default, set on the store; a jar on it reports them", async () => {
+  const url = "redis://127.0.0.1:1"; // never connected to
+  await using plain = new RedisCookieStore({ url, session: "s" });
+  assert.equal(plain.maxCookiesPerDomain, 180);
+  assert.equal(plain.maxCookies, 3000);
+  await using farmStore = new RedisCookieStore({
+    url,
+    session: "s",
+    maxCookiesPerDomain: 500,
+    maxCookies: 10_000,
+  });
+  await using s = new Session({ cookieStore: farmStore });
+  assert.equal(s.cookies.maxCookiesPerDomain, 500);
+  assert.equal(s.cookies.maxCookies, 10_000);
+  assert.throws(
+    () => new Cookies({ store: farmStore, maxCookies: 50 }),
+    /give maxCookiesPerDomain and maxCookies to the store/,
+  );
+  for (const bad of [0, -1, 1.5, NaN, Infinity]) {
+    assert.throws(
+      () => new RedisCookieStore({ url, session: "s", maxCookies: bad }),
+      RangeError,
+    );
+    assert.throws(
+      () =>
+        new RedisCookieStore({ url, session: "s", maxCookiesPerDomain: bad }),
+      RangeError,
+    );
   }
 });

@@ -1,11 +1,44 @@
 // Cookie jar rules (RFC 6265 / 6265bis through tough-cookie and our wiring).
 // Domain names that do not resolve are exercised on the jar directly with
-// storeResponse/headerFor; the rest at a loopback server, proving what the
-// server received.
+// storeResponse/headerFor, or at a loopback server that the session uses as
+// its HTTP proxy (it then sees every request, for any host name); the rest
+// at a loopback server directly, proving what the server received. The
+// rules that depend on the store are checked on each kind: the in-memory
+// jar, a generic asynchronous store, and Redis.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { echo, serve, type TestServer } from "../_server.ts";
-import { Cookies, Session } from "../../mod.ts";
+import { startRedis } from "../_redis.ts";
+import { SlowStore } from "../_slow_store.ts";
+import { Cookies, Session, type Store } from "../../mod.ts";
+import { RedisCookieStore } from "../../redis.ts";
+
+/** A session's cookie store for a test, and what to stop afterwards. */
+interface StoreUnderTest extends AsyncDisposable {
+  /** `undefined`: the default in-memory jar. */
+  cookieStore?: Store;
+}
+
+const STORES: Record<string, () => Promise<StoreUnderTest>> = {
+  "in-memory jar": () =>
+    Promise.resolve({ [Symbol.asyncDispose]: () => Promise.resolve() }),
+  "asynchronous store": () =>
+    Promise.resolve({
+      cookieStore: new SlowStore(),
+      [Symbol.asyncDispose]: () => Promise.resolve(),
+    }),
+  "Redis store": async () => {
+    const redis = await startRedis();
+    const store = new RedisCookieStore({ url: redis.url, session: "rules" });
+    return {
+      cookieStore: store,
+      async [Symbol.asyncDispose]() {
+        await store.close();
+        await redis.stop();
+      },
+    };
+  },
+};
 
 /** A server whose `/set?h=...` answers with the given Set-Cookie lines. */
 function cookieServer(): Promise<TestServer> {
@@ -256,41 +289,97 @@ test("CVE-2023-26136: cookie names and domains like __proto__ cannot pollute Obj
   }
 });
 
-test("Jar bound: a hostile server cannot grow one domain past maxCookiesPerDomain; the least recently used go", async () => {
-  let batch = 0;
-  const server = await serve((req, res) => {
-    if (req.url === "/flood") {
-      // 50 a response: Deno's HTTP client refuses more than 100 headers.
-      const start = batch++ * 50;
-      res.setHeader(
-        "set-cookie",
-        Array.from({ length: 50 }, (_, i) => `f${start + i}=1; Path=/flood`),
+for (const [kind, open] of Object.entries(STORES)) {
+  test(`RFC 6265bis 'leave secure cookies alone': an http cookie cannot shadow a Secure cookie on a sibling or child domain (${kind})`, async () => {
+    // The server is the session's proxy, so it answers for every host name.
+    const server = await cookieServer();
+    try {
+      await using jar = await open();
+      await using s = new Session({
+        proxy: server.origin,
+        trustEnv: false,
+        cookieStore: jar.cookieStore,
+      });
+      // What https set: host-only Secure cookies on a sibling of the host
+      // that will answer over http, and on a child of it.
+      await s.cookies.setAsync("id", "good", {
+        domain: "b.example.test",
+        hostOnly: true,
+        secure: true,
+      });
+      await s.cookies.setAsync("tok", "good", {
+        domain: "x.a.example.test",
+        hostOnly: true,
+        secure: true,
+      });
+      const cookie = await setThenRead(s, "http://a.example.test", [
+        "id=evil; Domain=example.test; Path=/",
+        "tok=evil; Path=/",
+        "other=1; Domain=example.test; Path=/",
+      ]);
+      assert.equal(cookie, "other=1");
+      for (
+        const host of ["b.example.test", "x.a.example.test", "example.test"]
+      ) {
+        await (await s.get(`http://${host}/read`)).text();
+        assert.equal(server.seen.at(-1)!.headers.cookie, "other=1", host);
+      }
+      assert.equal(await s.cookies.getAsync("id"), "good");
+      assert.equal(await s.cookies.getAsync("tok"), "good");
+      // Over https itself the same name may be set on the parent domain.
+      await s.cookies.setAsync("id", "fresh", {
+        domain: "example.test",
+        secure: true,
+      });
+      assert.equal(
+        await s.cookies.getAsync("id", { domain: "example.test" }),
+        "fresh",
       );
+    } finally {
+      await server.close();
     }
-    echo(req, res);
   });
-  try {
-    await using s = new Session({ baseUrl: server.origin });
-    assert.equal(s.cookies.maxCookiesPerDomain, 180);
-    s.cookies.set("keep", "1");
-    for (let i = 0; i < 10; i++) {
-      await (await s.get("/flood")).text();
-      // Used on every request, so it is never the least recently used.
-      await (await s.get("/use")).text();
+
+  test(`Jar bound: a hostile server cannot grow one domain past maxCookiesPerDomain; the least recently used go (${kind})`, async () => {
+    let batch = 0;
+    const server = await serve((req, res) => {
+      if (req.url === "/flood") {
+        // 50 a response: Deno's HTTP client refuses more than 100 headers.
+        const start = batch++ * 50;
+        res.setHeader(
+          "set-cookie",
+          Array.from({ length: 50 }, (_, i) => `f${start + i}=1; Path=/flood`),
+        );
+      }
+      echo(req, res);
+    });
+    try {
+      await using jar = await open();
+      await using s = new Session({
+        baseUrl: server.origin,
+        cookieStore: jar.cookieStore,
+      });
+      assert.equal(s.cookies.maxCookiesPerDomain, 180);
+      await s.cookies.setAsync("keep", "1");
+      for (let i = 0; i < 10; i++) {
+        await (await s.get("/flood")).text();
+        // Used on every request, so it is never the least recently used.
+        await (await s.get("/use")).text();
+      }
+      assert.equal((await s.cookies.listAsync()).length, 180);
+      assert.equal(await s.cookies.getAsync("keep"), "1");
+      assert.equal(await s.cookies.getAsync("f499"), "1");
+      assert.equal(await s.cookies.getAsync("f0"), undefined);
+      await (await s.get("/flood/x")).text();
+      const sent = String(server.seen.at(-1)!.headers.cookie).split("; ");
+      assert.equal(sent.length, 180);
+      assert.ok(sent.includes("keep=1"));
+      assert.ok(!sent.includes("f0=1"));
+    } finally {
+      await server.close();
     }
-    assert.equal(s.cookies.size, 180);
-    assert.equal(s.cookies.get("keep"), "1");
-    assert.equal(s.cookies.get("f499"), "1");
-    assert.equal(s.cookies.get("f0"), undefined);
-    await (await s.get("/flood/x")).text();
-    const sent = String(server.seen.at(-1)!.headers.cookie).split("; ");
-    assert.equal(sent.length, 180);
-    assert.ok(sent.includes("keep=1"));
-    assert.ok(!sent.includes("f0=1"));
-  } finally {
-    await server.close();
-  }
-});
+  });
+}
 
 test("Jar bound: the total is capped across domains, evicting the least recently used", () => {
   const c = new Cookies({ maxCookies: 500, maxCookiesPerDomain: 50 });
