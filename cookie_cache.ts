@@ -48,6 +48,16 @@ export class VersionedMemoryStore extends MemoryCookieStore {
   readonly #versions = new Map<string, number>();
   /** The count at the last removal of everything. */
   #all = 0;
+  /**
+   * Secure cookies by name, for the "leave secure cookies alone" rule, so
+   * that an insecure `Set-Cookie` is checked against the few cookies of its
+   * name rather than the whole store. Entries a later write replaced or
+   * removed are dropped when met, and the index is rebuilt from the store
+   * once it holds twice what it did at its last rebuild.
+   */
+  #secure = new Map<string, Cookie[]>();
+  #secureEntries = 0;
+  #secureRebuildAt = 256;
 
   #bump(domain: string | null | undefined): void {
     this.#versions.set(domain ?? "", ++this.#counter);
@@ -69,13 +79,64 @@ export class VersionedMemoryStore extends MemoryCookieStore {
     return this.#counter === 0;
   }
 
+  /**
+   * The Secure cookies named `key` in the store, expired ones included.
+   *
+   * @param key the cookie name
+   * @returns the cookies
+   */
+  secureCookies(key: string): Cookie[] {
+    const list = this.#secure.get(key);
+    if (list === undefined) return [];
+    const live = list.filter((c) => this.#holds(c));
+    if (live.length === 0) this.#secure.delete(key);
+    else if (live.length !== list.length) this.#secure.set(key, live);
+    return live;
+  }
+
+  /** Whether `cookie` itself (not one that replaced it) is in the store. */
+  #holds(cookie: Cookie): boolean {
+    return this.idx[cookie.domain ?? ""]?.[cookie.path ?? ""]?.[cookie.key] ===
+      cookie;
+  }
+
+  #noteSecure(cookie: Cookie): void {
+    const list = (this.#secure.get(cookie.key) ?? []).filter((c) =>
+      c !== cookie && this.#holds(c)
+    );
+    list.push(cookie);
+    this.#secure.set(cookie.key, list);
+    if (++this.#secureEntries > this.#secureRebuildAt) this.#rebuildSecure();
+  }
+
+  #rebuildSecure(): void {
+    this.#secure = new Map();
+    let count = 0;
+    for (const paths of Object.values(this.idx)) {
+      for (const keys of Object.values(paths)) {
+        for (const c of Object.values(keys)) {
+          if (!c.secure) continue;
+          const list = this.#secure.get(c.key);
+          if (list === undefined) this.#secure.set(c.key, [c]);
+          else list.push(c);
+          count++;
+        }
+      }
+    }
+    this.#secureEntries = count;
+    this.#secureRebuildAt = Math.max(256, 2 * count);
+  }
+
   // The overloads below forward to the memory store unchanged; they only
   // note the write first. Declared loosely because tough-cookie's overloads
   // (callback or promise) cannot be restated one by one in an override.
   // deno-lint-ignore no-explicit-any
   override putCookie(cookie: Cookie, callback?: any): any {
     this.#bump(cookie.domain);
-    return super.putCookie(cookie, callback);
+    const done = super.putCookie(cookie, callback);
+    // The memory store files the cookie at once, callback or not.
+    if (cookie.secure) this.#noteSecure(cookie);
+    return done;
   }
 
   // deno-lint-ignore no-explicit-any
@@ -106,6 +167,8 @@ export class VersionedMemoryStore extends MemoryCookieStore {
   // deno-lint-ignore no-explicit-any
   override removeAllCookies(callback?: any): any {
     this.#all = ++this.#counter;
+    this.#secure = new Map();
+    this.#secureEntries = 0;
     return super.removeAllCookies(callback as Callback);
   }
 }

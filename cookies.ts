@@ -494,7 +494,14 @@ export class Cookies {
    */
   #shadowsSecure(cookie: Cookie, url: URL): boolean {
     if (url.protocol === "https:" || cookie.secure) return false;
-    return shadowsSecureIn(cookie, url, this.#all());
+    const store = this.jar.store;
+    return shadowsSecureIn(
+      cookie,
+      url,
+      store instanceof VersionedMemoryStore
+        ? store.secureCookies(cookie.key)
+        : this.#all(),
+    );
   }
 
   #requireSync(method: string): void {

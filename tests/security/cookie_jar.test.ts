@@ -177,6 +177,38 @@ test("RFC 6265bis 'leave secure cookies alone': http cannot overwrite or shadow 
   assert.equal(c.get("sid"), "new");
 });
 
+test("RFC 6265bis 'leave secure cookies alone' holds through replaced, removed and many Secure cookies (the jar's index by name)", () => {
+  const c = new Cookies();
+  // Many Secure names (under the per-domain cap)…
+  const names = Array.from({ length: 150 }, (_, i) => `s${i}`);
+  c.storeResponse("https://bank.test/", names.map((n) => `${n}=good; Secure`));
+  // …then one replaced over https often enough that the index is rebuilt:
+  // every name still guarded, the replaced one by its last value.
+  for (let i = 0; i < 300; i++) {
+    c.storeResponse("https://bank.test/", [`sid=v${i}; Secure; Path=/`]);
+  }
+  c.storeResponse("http://bank.test/", [
+    "sid=evil; Path=/",
+    ...names.map((n) => `${n}=evil`),
+  ]);
+  assert.equal(c.get("sid"), "v299");
+  assert.ok(names.every((n) => c.get(n) === "good"));
+  // Once https removes it, http may set the name again.
+  c.storeResponse("https://bank.test/", ["sid=; Secure; Path=/; Max-Age=0"]);
+  c.storeResponse("http://bank.test/", ["sid=plain; Path=/"]);
+  assert.equal(c.get("sid"), "plain");
+  // A Secure cookie replaced by a plain one over https guards nothing.
+  c.storeResponse("https://bank.test/", ["s0=now-plain"]);
+  c.storeResponse("http://bank.test/", ["s0=http"]);
+  assert.equal(c.get("s0"), "http");
+  // Cleared, then set again: the rule starts over with the new cookie.
+  c.clear();
+  c.storeResponse("http://bank.test/", ["sid=before"]);
+  c.storeResponse("https://bank.test/", ["sid=secure; Secure"]);
+  c.storeResponse("http://bank.test/", ["sid=after"]);
+  assert.equal(c.get("sid"), "secure");
+});
+
 test("RFC 6265bis cookie prefixes: __Secure- and __Host- are enforced", () => {
   const c = new Cookies();
   c.storeResponse("http://site.test/", [
