@@ -20,7 +20,13 @@ const g = globalThis as unknown as {
       close(): void;
     };
   };
-  Bun?: { version: string };
+  Bun?: {
+    version: string;
+    FetchSession?: new (o: Record<string, unknown>) => {
+      fetch(url: string, init?: RequestInit): Promise<Response>;
+      close(): void;
+    };
+  };
 };
 
 export const runtime = g.Deno
@@ -86,6 +92,52 @@ export const contenders: Contender[] = [
           await (await fetch(url, {
             headers: { connection: "close" },
             keepalive: false,
+          })).arrayBuffer();
+        },
+        close() {},
+      };
+    },
+  },
+  {
+    // What any session has to hand fetch to keep its promises: a client of
+    // its own (so that closing it closes its connections) and an
+    // AbortSignal per request (so that a request given up closes its
+    // socket). The floor under "Session (no cookies)".
+    name: "fetch, own client + signal",
+    setup(base) {
+      const url = `${base}/plain`;
+      const deno = g.Deno;
+      if (deno) {
+        const client = deno.createHttpClient({});
+        return {
+          call: async () => {
+            await (await fetch(url, {
+              client,
+              redirect: "manual",
+              signal: new AbortController().signal,
+            } as RequestInit)).arrayBuffer();
+          },
+          close: () => client.close(),
+        };
+      }
+      const bun = g.Bun;
+      if (bun?.FetchSession) {
+        const session = new bun.FetchSession({ proxy: false });
+        return {
+          call: async () => {
+            await (await session.fetch(url, {
+              redirect: "manual",
+              signal: new AbortController().signal,
+            })).arrayBuffer();
+          },
+          close: () => session.close(),
+        };
+      }
+      return {
+        call: async () => {
+          await (await fetch(url, {
+            redirect: "manual",
+            signal: new AbortController().signal,
           })).arrayBuffer();
         },
         close() {},

@@ -72,28 +72,44 @@ async function compare(): Promise<void> {
     !options.only || options.only.includes(c.name)
   );
   const live = chosen.map((c) => ({ c, ...c.setup(options.url) }));
+  const base = live.find(({ c }) => c.name === "fetch");
   const samples: Record<string, number[]> = {};
+  // Each contender's rate over that of bare fetch measured right before it:
+  // the machine's speed drifts from second to second, and a pair measured
+  // back to back shares the drift.
+  const ratios: Record<string, number[]> = {};
   // Warm-up: JIT, connections, jar.
   for (const { call } of live) {
     await measure(call, Math.ceil(options.seq / 4), 1);
     await measure(call, Math.ceil(options.conc / 4), options.inflight);
   }
+  const modes = [
+    ["seq", options.seq, 1],
+    ["conc", options.conc, options.inflight],
+  ] as const;
   for (let rep = 0; rep < options.reps; rep++) {
     // Rotate the order every repetition so that no contender always runs
     // right after the same neighbour.
     for (let k = 0; k < live.length; k++) {
       const { c, call } = live[(k + rep) % live.length];
       const cost = c.name.includes("Connection: close") ? 4 : 1;
-      (samples[`${c.name}|seq`] ??= []).push(
-        await measure(call, Math.ceil(options.seq / cost), 1),
-      );
-      (samples[`${c.name}|conc`] ??= []).push(
-        await measure(call, Math.ceil(options.conc / cost), options.inflight),
-      );
+      for (const [mode, count, inflight] of modes) {
+        const n = Math.ceil(count / cost);
+        if (base !== undefined && base.c !== c) {
+          const before = await measure(base.call, n, inflight);
+          const rate = await measure(call, n, inflight);
+          (samples[`${c.name}|${mode}`] ??= []).push(rate);
+          (ratios[`${c.name}|${mode}`] ??= []).push(rate / before);
+        } else {
+          (samples[`${c.name}|${mode}`] ??= []).push(
+            await measure(call, n, inflight),
+          );
+        }
+      }
     }
   }
   for (const { close } of live) await close();
-  console.log(JSON.stringify({ runtime, samples }));
+  console.log(JSON.stringify({ runtime, samples, ratios }));
 }
 
 if (options.soak) await soak(options.soak);

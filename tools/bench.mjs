@@ -92,12 +92,13 @@ const fmt = (n) => Math.round(n).toLocaleString("en-US");
 const options = {
   url: server.url,
   reps: quick ? 3 : 6,
-  seq: quick ? 200 : 300,
-  conc: quick ? 500 : 800,
+  seq: quick ? 200 : 400,
+  conc: quick ? 500 : 1200,
   inflight: 32,
 };
 
 const results = {}; // runtime -> key -> samples
+const paired = {}; // runtime -> key -> ratios to a fetch run just before
 const order = ["deno", "bun", "node"];
 const started = Date.now();
 try {
@@ -108,6 +109,10 @@ try {
       const into = results[out.runtime] ??= {};
       for (const [key, xs] of Object.entries(out.samples)) {
         (into[key] ??= []).push(...xs);
+      }
+      const pairs = paired[out.runtime] ??= {};
+      for (const [key, xs] of Object.entries(out.ratios ?? {})) {
+        (pairs[key] ??= []).push(...xs);
       }
       process.stderr.write(`round ${round + 1}/${rounds}: ${out.runtime}\n`);
     }
@@ -139,7 +144,10 @@ try {
       }, Node ${process.versions.node}.`,
   );
   say(
-    `Ratios are to the same runtime's bare fetch in the same run.`,
+    `Ratios are to the same runtime's bare fetch: on Deno and Bun, the median ` +
+      `of each run's rate over that of a bare-fetch run just before it ` +
+      `(pairs share the machine's drift), with the range of those ratios; on ` +
+      `Node, the ratio of the medians.`,
   );
   for (const [runtime, data] of Object.entries(results)) {
     const isNode = runtime.startsWith("Node");
@@ -157,9 +165,15 @@ try {
     for (const name of names) {
       const cell = (mode) => {
         const xs = data[`${name}|${mode}`];
+        const rs = paired[runtime]?.[`${name}|${mode}`];
+        const ratio = rs?.length
+          ? `${median(rs).toFixed(2)}× (${Math.min(...rs).toFixed(2)}–${
+            Math.max(...rs).toFixed(2)
+          })`
+          : `${(median(xs) / base[mode]).toFixed(2)}×`;
         return `${fmt(median(xs))} (${fmt(Math.min(...xs))}–${
           fmt(Math.max(...xs))
-        }) | ${(median(xs) / base[mode]).toFixed(2)}×`;
+        }) | ${ratio}`;
       };
       say(`| ${name} | ${cell("seq")} | ${cell("conc")} |`);
     }
