@@ -529,6 +529,7 @@ export class RedisCookieStore extends Store
     path: Nullable<string>,
     key: Nullable<string>,
   ): Promise<Cookie | undefined>;
+  /** The same, with a Node-style callback, as tough-cookie's `Store` allows. */
   override findCookie(
     domain: Nullable<string>,
     path: Nullable<string>,
@@ -578,6 +579,7 @@ export class RedisCookieStore extends Store
     path: Nullable<string>,
     allowSpecialUseDomain?: boolean,
   ): Promise<Cookie[]>;
+  /** The same, with a Node-style callback, as tough-cookie's `Store` allows. */
   override findCookies(
     domain: Nullable<string>,
     path: Nullable<string>,
@@ -666,6 +668,7 @@ export class RedisCookieStore extends Store
    * @param cookie the cookie
    */
   override putCookie(cookie: Cookie): Promise<void>;
+  /** The same, with a Node-style callback, as tough-cookie's `Store` allows. */
   override putCookie(
     cookie: Cookie,
     callback: (error: Error | null) => void,
@@ -719,6 +722,7 @@ export class RedisCookieStore extends Store
    * @param newCookie the cookie to store
    */
   override updateCookie(oldCookie: Cookie, newCookie: Cookie): Promise<void>;
+  /** The same, with a Node-style callback, as tough-cookie's `Store` allows. */
   override updateCookie(
     oldCookie: Cookie,
     newCookie: Cookie,
@@ -752,6 +756,7 @@ export class RedisCookieStore extends Store
     path: Nullable<string>,
     key: Nullable<string>,
   ): Promise<void>;
+  /** The same, with a Node-style callback, as tough-cookie's `Store` allows. */
   override removeCookie(
     domain: Nullable<string>,
     path: Nullable<string>,
@@ -788,6 +793,7 @@ export class RedisCookieStore extends Store
    * @param path one path, or `null` for all
    */
   override removeCookies(domain: string, path: Nullable<string>): Promise<void>;
+  /** The same, with a Node-style callback, as tough-cookie's `Store` allows. */
   override removeCookies(
     domain: string,
     path: Nullable<string>,
@@ -820,6 +826,7 @@ export class RedisCookieStore extends Store
    * ```
    */
   override removeAllCookies(): Promise<void>;
+  /** The same, with a Node-style callback, as tough-cookie's `Store` allows. */
   override removeAllCookies(callback: (error: Error | null) => void): void;
   override removeAllCookies(callback?: unknown): Promise<void> | void {
     return settle(
@@ -842,6 +849,7 @@ export class RedisCookieStore extends Store
    * @returns the cookies
    */
   override getAllCookies(): Promise<Cookie[]>;
+  /** The same, with a Node-style callback, as tough-cookie's `Store` allows. */
   override getAllCookies(
     callback: (error: Error | null, result?: Cookie[]) => void,
   ): void;

@@ -3,7 +3,7 @@
 // Ends with one line "N passed, N failed" summed over everything it ran, and
 // exits non-zero when anything failed.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -52,6 +52,11 @@ function want(group) {
   return only.length === 0 || only.includes(group);
 }
 
+function entryPoints() {
+  const config = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));
+  return Object.values(config.exports ?? { ".": "./mod.ts" });
+}
+
 if (want("checks")) {
   const deno = bin("deno");
   const checks = [
@@ -64,7 +69,8 @@ if (want("checks")) {
         existsSync(join(root, p))
       ),
     ]],
-    ["deno doc --lint", [deno, "doc", "--lint", "mod.ts"]],
+    // Every entry point of the package, as JSR documents each of them.
+    ["deno doc --lint", [deno, "doc", "--lint", ...entryPoints()]],
     ["deno publish --dry-run", [
       deno,
       "publish",
