@@ -313,14 +313,26 @@ function hasHooks(hooks: CallHooks): boolean {
     hooks.beforeRetry.length > 0 || hooks.beforeRedirect.length > 0;
 }
 
+/**
+ * Whether a body can go to fetch as it is and be given again on a redirect:
+ * held in memory, of a kind fetch takes without question. Streams are not.
+ */
+function isPlainBody(body: BodyInit | null | undefined): boolean {
+  return body == null || typeof body === "string" ||
+    body instanceof URLSearchParams || body instanceof ArrayBuffer ||
+    ArrayBuffer.isView(body) || body instanceof Blob ||
+    body instanceof FormData;
+}
+
 /** Whether a request's options leave it to the fast path (see #fast). */
 function isPlain(init: RequestOptions): boolean {
-  return init.json === undefined && init.form === undefined &&
-    init.body == null && init.signal === undefined &&
+  return isPlainBody(init.body) && init.signal === undefined &&
     typeof init.auth !== "function" && init.retry === undefined &&
     init.hooks === undefined && init.onDownloadProgress === undefined &&
     init.onUploadProgress === undefined;
 }
+
+const BODYLESS = /^(?:get|head)$/i;
 
 function isEmpty(headers: Headers): boolean {
   for (const _ of headers.keys()) return false;
@@ -742,6 +754,12 @@ export class Session implements AsyncDisposable, Disposable {
       : mergeHeaders(this.headers, init.headers);
 
     const body = this.#body(init, headers);
+    if (body !== null && BODYLESS.test(method)) {
+      // Bun's Request takes one and its fetch fails later: say it here.
+      throw new TypeError(
+        `A ${method.toUpperCase()} request cannot have a body`,
+      );
+    }
 
     const manualCookie = headers.get("cookie");
     if (manualCookie === null) {
@@ -986,11 +1004,12 @@ export class Session implements AsyncDisposable, Disposable {
   }
 
   /**
-   * The way of most requests: no body, no signal, no auth function, a
-   * synchronous cookie store. It
-   * builds no `Request` (fetch builds the one it needs), hands fetch no
-   * `AbortSignal` and arms no timer of its own (see deadline.ts), and asks
-   * the jar for a cached `Cookie` header. Everything else, and every
+   * The way of most requests: no body or one held in memory (a string,
+   * bytes, `URLSearchParams`, a `Blob`, `FormData`, `json`, `form`), no
+   * signal, no auth function, no policies, a synchronous cookie store. It
+   * builds no `Request` (fetch builds the one it needs), hands fetch one
+   * `AbortSignal` of its own and arms no timer of its own (see deadline.ts),
+   * and asks the jar for a cached `Cookie` header. Everything else, and every
    * redirect after the first response, goes the general way.
    */
   #fast(
@@ -1006,17 +1025,25 @@ export class Session implements AsyncDisposable, Disposable {
     let requestInit: RequestInit;
     let sent: Promise<Response>;
     let timeout: number | undefined;
+    let body: BodyInit | null = null;
     try {
       if (this.#closed) throw new SessionClosedError();
       url = this.#resolve(input);
       if (url.username || url.password) {
         return this.#slow(method, input, init);
       }
+      const hasBody = init.json !== undefined || init.form !== undefined ||
+        init.body != null;
+      // A GET or HEAD with a body is refused the general way.
+      if (hasBody && BODYLESS.test(method)) {
+        return this.#slow(method, input, init);
+      }
       href = this.#href(url, init);
       const auth = init.auth === undefined ? this.auth : init.auth ?? undefined;
       let headers: Headers | Record<string, string> | undefined;
       if (
-        init.headers === undefined && auth === undefined && this.#noHeaders()
+        !hasBody && init.headers === undefined && auth === undefined &&
+        this.#noHeaders()
       ) {
         const cookie = mergeCookies(this.cookies.headerFor(href), init.cookies);
         if (cookie !== "") headers = { cookie };
@@ -1033,6 +1060,7 @@ export class Session implements AsyncDisposable, Disposable {
         if (Array.isArray(auth)) {
           merged.set("authorization", basicHeader(auth[0], auth[1]));
         }
+        if (hasBody) body = this.#body(init, merged);
         headers = merged;
       }
       timeout = this.#flightTimeout(init);
@@ -1045,6 +1073,7 @@ export class Session implements AsyncDisposable, Disposable {
       requestInit = { redirect: "manual", signal: controller.signal };
       if (method !== "GET") requestInit.method = method;
       if (headers !== undefined) requestInit.headers = headers;
+      if (body !== null) requestInit.body = body;
       const proxySetting = init.proxy === undefined ? this.proxy : init.proxy;
       const tls = init.tls === undefined ? this.tls : init.tls ?? undefined;
       const proxy = proxyFor(url, proxySetting, {
@@ -1064,6 +1093,7 @@ export class Session implements AsyncDisposable, Disposable {
           init,
           href,
           requestInit,
+          body,
           controller,
           timeout,
           started,
@@ -1086,6 +1116,7 @@ export class Session implements AsyncDisposable, Disposable {
     init: RequestOptions,
     href: string,
     requestInit: RequestInit,
+    body: BodyInit | null,
     controller: AbortController,
     timeout: number | undefined,
     started: number,
@@ -1108,7 +1139,9 @@ export class Session implements AsyncDisposable, Disposable {
           manualCookie: null,
           auth: init.auth === undefined ? this.auth : init.auth ?? undefined,
           firstUrl: href,
-          replay: () => null,
+          // Only bodies held in memory take the fast way: given again as
+          // they are.
+          replay: () => body,
           policies: this.#policies(init),
           ...this.#transportOf(init),
         },

@@ -343,3 +343,132 @@ test("fast path: the response URL keeps the fragment the caller gave", async () 
     await server.close();
   }
 });
+
+/** What the server saw of a request's body and the headers that frame it. */
+function framing(seen: { method: string; headers: Record<string, unknown> }[]) {
+  return seen.map((x) => ({
+    method: x.method,
+    type: x.headers["content-type"],
+    length: x.headers["content-length"],
+    chunked: x.headers["transfer-encoding"],
+  }));
+}
+
+test("fast path: bodies held in memory arrive as the general path sends them", async () => {
+  const server = await serve(echo);
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    const bytes = new TextEncoder().encode("..bytes..");
+    const kinds: Array<[string, Parameters<Session["post"]>[1]]> = [
+      ["json", { json: { amount: 100, note: "é" } }],
+      ["form", { form: { a: "1", b: "x y" } }],
+      ["string", { body: "plain text" }],
+      ["bytes", { body: bytes }],
+      ["view", { body: bytes.subarray(2, 7) }],
+      ["params", { body: new URLSearchParams({ q: "1" }) }],
+      ["blob", { body: new Blob(["blob"], { type: "text/x-blob" }) }],
+      ["typed", { json: [1], headers: { "content-type": "application/x-t" } }],
+    ];
+    for (const [, init] of kinds) {
+      // A signal of its own sends it the general way.
+      await (await s.post("/fast", init)).arrayBuffer();
+      await (await s.post("/general", {
+        ...init,
+        signal: new AbortController().signal,
+      })).arrayBuffer();
+    }
+    const fast = server.seen.filter((x) => x.url === "/fast");
+    const general = server.seen.filter((x) => x.url === "/general");
+    assert.equal(fast.length, kinds.length);
+    assert.deepEqual(framing(fast), framing(general));
+    assert.deepEqual(fast.map((x) => x.body), general.map((x) => x.body));
+    assert.deepEqual(fast.map((x) => x.body), [
+      '{"amount":100,"note":"é"}',
+      "a=1&b=x+y",
+      "plain text",
+      "..bytes..",
+      "bytes",
+      "q=1",
+      "blob",
+      "[1]",
+    ]);
+    assert.equal(fast[0].headers["content-type"], "application/json");
+    assert.equal(fast[7].headers["content-type"], "application/x-t");
+    // Every one with its length, none chunked.
+    assert.ok(framing(fast).every((f) => f.length && !f.chunked));
+    // FormData: a multipart body with its own boundary.
+    const fd = new FormData();
+    fd.append("field", "value");
+    await (await s.put("/form-data", { body: fd })).arrayBuffer();
+    const last = server.seen.at(-1)!;
+    assert.match(String(last.headers["content-type"]), /^multipart\/form-data/);
+    assert.match(last.body, /name="field"\r\n\r\nvalue/);
+    assert.equal(server.connections, 1);
+  } finally {
+    await server.close();
+  }
+});
+
+test("fast path: a body is sent again on a 307 or 308 and dropped on a 303 or a POST's 301/302", async () => {
+  const server = await serve((req, res) => {
+    const m = req.url!.match(/^\/go\/(\d+)$/);
+    if (m) {
+      res.statusCode = Number(m[1]);
+      res.setHeader("location", "/landed");
+      res.setHeader("set-cookie", `hop${m[1]}=1; Path=/`);
+      res.end();
+      return;
+    }
+    echo(req, res);
+  });
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    const landed = async (status: number) => {
+      const r = await s.post(`/go/${status}`, { json: { n: status } });
+      const seen = await r.json();
+      assert.deepEqual(r.history.map((h) => h.status), [status]);
+      return seen as { method: string; body: string; headers: Headers };
+    };
+    for (const status of [307, 308]) {
+      const seen = await landed(status);
+      assert.equal(seen.method, "POST");
+      assert.equal(seen.body, JSON.stringify({ n: status }));
+    }
+    for (const status of [301, 302, 303]) {
+      const seen = await landed(status);
+      assert.equal(seen.method, "GET");
+      assert.equal(seen.body, "");
+    }
+    const gets = server.seen.filter((x) =>
+      x.url === "/landed" && x.method === "GET"
+    );
+    assert.equal(gets.length, 3);
+    for (const x of gets) {
+      assert.equal(x.headers["content-type"], undefined);
+      assert.equal(x.headers["content-length"], undefined);
+    }
+    // Each hop's cookie reached the next request.
+    assert.match(String(server.seen.at(-1)!.headers.cookie), /hop303=1/);
+  } finally {
+    await server.close();
+  }
+});
+
+test("fast path: a GET or HEAD with a body is refused with a TypeError before anything is sent", async () => {
+  const server = await serve(echo);
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    await assert.rejects(s.get("/x", { body: "no" }), {
+      name: "TypeError",
+      message: "A GET request cannot have a body",
+    });
+    await assert.rejects(s.request("head", "/x", { json: {} }), TypeError);
+    await assert.rejects(
+      s.post("/x", { json: {}, body: "both" }),
+      /Give only one of json, form and body/,
+    );
+    assert.equal(server.seen.length, 0);
+  } finally {
+    await server.close();
+  }
+});
