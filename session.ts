@@ -922,8 +922,14 @@ export class Session implements AsyncDisposable, Disposable {
     if (this.#closed) throw new SessionClosedError(request);
     const tooLong = urlProblem(request.url);
     if (tooLong !== undefined) throw new TypeError(tooLong);
+    // A copy to give the body again (redirects, retries). Not `request.body`:
+    // reading it makes Deno turn a body held as bytes into a stream, which it
+    // then sends chunked; the copy's own body can be looked at.
     let spare: Request | undefined;
-    if (request.body !== null) spare = request.clone();
+    if (!BODYLESS.test(request.method)) {
+      const copy = request.clone();
+      if (copy.body !== null) spare = copy;
+    }
     const outgoing = request.redirect === "manual"
       ? request
       : new Request(request, { redirect: "manual" });

@@ -246,6 +246,52 @@ test("session: prepare returns the request as it would be sent; send sends it", 
     assert.equal(server.seen[0].headers.authorization, basic("u", "p"));
   }));
 
+test("session: send keeps a hand-built body's Content-Length (not chunked) and gives it again on a 307", () =>
+  withServer(
+    async (server) => {
+      await using s = new Session({ baseUrl: server.origin });
+      for (const method of ["PUT", "POST", "PATCH", "DELETE"]) {
+        const r = await s.send(
+          new Request(`${server.origin}/go`, { method, body: "hello" }),
+        );
+        assert.equal(r.status, 200);
+        assert.deepEqual(r.history.map((h) => h.status), [307]);
+        await r.text();
+      }
+      // A request without a body still goes without one.
+      await (await s.send(
+        new Request(`${server.origin}/end`, {
+          method: "PUT",
+        }),
+      )).text();
+      assert.deepEqual(
+        server.seen.map((x) => [
+          x.method,
+          x.url,
+          x.headers["content-length"],
+          x.headers["transfer-encoding"],
+          x.body,
+        ]),
+        [
+          ...["PUT", "POST", "PATCH", "DELETE"].flatMap((m) => [
+            [m, "/go", "5", undefined, "hello"],
+            [m, "/end", "5", undefined, "hello"],
+          ]),
+          // fetch sends an empty PUT with Content-Length: 0.
+          ["PUT", "/end", "0", undefined, ""],
+        ],
+      );
+    },
+    (req, res) => {
+      if (req.url === "/go") {
+        res.writeHead(307, { location: "/end" });
+        res.end();
+        return;
+      }
+      echo(req, res);
+    },
+  ));
+
 test("session: send stores Set-Cookie from the response in the jar", () =>
   withServer(
     async (server) => {
