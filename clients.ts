@@ -314,12 +314,16 @@ export function createClient(origin: URL, settings: ClientSettings): Client {
         const method = init.method;
         let once = client;
         if (method !== undefined && !isIdempotent(method)) {
+          let body = null;
           if (init.body != null) {
             const headers = new Headers(init.headers);
-            init.body = sendOnceBody(init.body, headers);
+            body = sendOnceBody(init.body, headers);
             init.headers = headers;
           }
-          if (init.body == null) once = freshClient();
+          // An empty body stays as given, so that fetch still sends its
+          // Content-Length: 0; it goes over a connection of its own.
+          if (body === null) once = freshClient();
+          else init.body = body;
         }
         (init as { client?: unknown }).client = once;
         return fetch(url, init);

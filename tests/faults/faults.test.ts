@@ -268,6 +268,36 @@ for (const [method, kind, init] of bodiless) {
   });
 }
 
+// An empty body given to Pool.send by hand is still a body: fetch sends its
+// `Content-Length: 0`, which servers that want a length on a PATCH require.
+const emptyBodies: Array<[string, () => BodyInit]> = [
+  ["an empty string", () => ""],
+  ["empty bytes", () => new Uint8Array(0)],
+  ["empty URLSearchParams", () => new URLSearchParams()],
+];
+
+for (const [kind, body] of emptyBodies) {
+  test(`requests#4664: a PATCH with ${kind} given to Pool.send is sent once after a stale keep-alive connection, with Content-Length: 0`, async () => {
+    const server = await staleAfterOne();
+    const pool = new Pool();
+    try {
+      const first = new URL(server.origin + "/first");
+      await (await pool.send(first, first.href, {})).text();
+      const url = new URL(server.origin + "/ping");
+      await outcomeOf(
+        pool.send(url, url.href, { method: "PATCH", body: body() }),
+      );
+      const sent = server.seen.filter((x) => x.method === "PATCH");
+      assert.equal(sent.length, 1, JSON.stringify(sent));
+      assert.equal(sent[0].body, "");
+      assert.equal(sent[0].headers["content-length"], "0");
+    } finally {
+      pool.close();
+      await server.close();
+    }
+  });
+}
+
 test("An idempotent PUT with a body that fails on a stale reused connection is still sent again once, transparently", async () => {
   const server = await staleAfterOne();
   try {
