@@ -239,6 +239,26 @@ for (const [name, send] of byHand) {
   });
 }
 
+test("A POST whose stream body yields a chunk that is not bytes is refused as fetch refuses it: nothing arrives", async () => {
+  const server = await serve(echo);
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    await (await s.get("/first")).text();
+    const body = new ReadableStream({
+      start(c) {
+        c.enqueue({ amount: 100 });
+        c.close();
+      },
+    });
+    const outcome = await outcomeOf(s.post("/pay", { body }));
+    assert.ok(outcome instanceof ConnectionError, String(outcome));
+    // Not "[object Object]", nor anything else made up from the chunk.
+    assert.deepEqual(server.seen.filter((x) => x.method === "POST"), []);
+  } finally {
+    await server.close();
+  }
+});
+
 // Without a body there is nothing Deno would stream, so there such a request
 // goes over a connection of its own; Bun sends it on the pooled one, once.
 // Either way it arrives once: answered on a new connection, or failed with
