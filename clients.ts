@@ -287,8 +287,15 @@ export function createClient(origin: URL, settings: ClientSettings): Client {
     // connection still reused), and one without a body, which has nothing to
     // stream, goes through a client that keeps no idle connection.
     let fresh: { close(): void } | undefined;
+    let closed = false;
+    // Once closed (a request may still be reading its body then), none is
+    // made: the closed client refuses the request, as it refuses one with a
+    // body, instead of a new client left open.
     const freshClient = () =>
-      fresh ??= deno.createHttpClient({ ...options, poolMaxIdlePerHost: 0 });
+      closed ? client : fresh ??= deno.createHttpClient({
+        ...options,
+        poolMaxIdlePerHost: 0,
+      });
     const sendOnce = async (request: Request): Promise<Response> => {
       const held = await heldBody(request);
       // A body still to come (Blob, FormData, stream): Deno streams it.
@@ -329,6 +336,7 @@ export function createClient(origin: URL, settings: ClientSettings): Client {
         return fetch(url, init);
       },
       close: () => {
+        closed = true;
         client.close();
         fresh?.close();
       },
