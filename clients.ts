@@ -287,8 +287,15 @@ export function createClient(origin: URL, settings: ClientSettings): Client {
     // connection still reused), and one without a body, which has nothing to
     // stream, goes through a client that keeps no idle connection.
     let fresh: { close(): void } | undefined;
+    let closed = false;
+    // Once closed (a request may still be reading its body then), none is
+    // made: the closed client refuses the request, as it refuses one with a
+    // body, instead of a new client left open.
     const freshClient = () =>
-      fresh ??= deno.createHttpClient({ ...options, poolMaxIdlePerHost: 0 });
+      closed ? client : fresh ??= deno.createHttpClient({
+        ...options,
+        poolMaxIdlePerHost: 0,
+      });
     const sendOnce = async (request: Request): Promise<Response> => {
       const held = await heldBody(request);
       // A body still to come (Blob, FormData, stream): Deno streams it.
@@ -314,17 +321,22 @@ export function createClient(origin: URL, settings: ClientSettings): Client {
         const method = init.method;
         let once = client;
         if (method !== undefined && !isIdempotent(method)) {
+          let body = null;
           if (init.body != null) {
             const headers = new Headers(init.headers);
-            init.body = sendOnceBody(init.body, headers);
+            body = sendOnceBody(init.body, headers);
             init.headers = headers;
           }
-          if (init.body == null) once = freshClient();
+          // An empty body stays as given, so that fetch still sends its
+          // Content-Length: 0; it goes over a connection of its own.
+          if (body === null) once = freshClient();
+          else init.body = body;
         }
         (init as { client?: unknown }).client = once;
         return fetch(url, init);
       },
       close: () => {
+        closed = true;
         client.close();
         fresh?.close();
       },

@@ -112,8 +112,9 @@ function soon(): Promise<typeof LATER> {
  * as bytes, and so could send twice), or a stream holding a single chunk.
  * `null` when the request has no body; `undefined` when the body is still to
  * come (a `Blob`, `FormData` or stream of more than one chunk, or one whose
- * data is not there yet: the clone is cancelled, the request left untouched
- * to be streamed). Nothing is waited for beyond a few microtasks, so a stream
+ * data is not there yet) or is not bytes (a stream chunk of another type,
+ * which fetch refuses): the clone is cancelled, the request left untouched
+ * to be streamed. Nothing is waited for beyond a few microtasks, so a stream
  * fed by the response (full duplex) cannot stall it.
  *
  * @example
@@ -142,7 +143,13 @@ export async function heldBody(
     const read = await Promise.race([reader.read(), soon()]).catch(
       (): typeof LATER => LATER,
     );
-    if (read === LATER || (!read.done && held !== undefined)) {
+    // A chunk that is not bytes is fetch's to refuse: a Blob would send it
+    // as text ("[object Object]").
+    if (
+      read === LATER ||
+      (!read.done &&
+        (held !== undefined || !(read.value instanceof Uint8Array)))
+    ) {
       reader.cancel().catch(() => {});
       return undefined;
     }

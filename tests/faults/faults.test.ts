@@ -239,6 +239,26 @@ for (const [name, send] of byHand) {
   });
 }
 
+test("A POST whose stream body yields a chunk that is not bytes is refused as fetch refuses it: nothing arrives", async () => {
+  const server = await serve(echo);
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    await (await s.get("/first")).text();
+    const body = new ReadableStream({
+      start(c) {
+        c.enqueue({ amount: 100 });
+        c.close();
+      },
+    });
+    const outcome = await outcomeOf(s.post("/pay", { body }));
+    assert.ok(outcome instanceof ConnectionError, String(outcome));
+    // Not "[object Object]", nor anything else made up from the chunk.
+    assert.deepEqual(server.seen.filter((x) => x.method === "POST"), []);
+  } finally {
+    await server.close();
+  }
+});
+
 // Without a body there is nothing Deno would stream, so there such a request
 // goes over a connection of its own; Bun sends it on the pooled one, once.
 // Either way it arrives once: answered on a new connection, or failed with
@@ -267,6 +287,59 @@ for (const [method, kind, init] of bodiless) {
     }
   });
 }
+
+// An empty body given to Pool.send by hand is still a body: fetch sends its
+// `Content-Length: 0`, which servers that want a length on a PATCH require.
+const emptyBodies: Array<[string, () => BodyInit]> = [
+  ["an empty string", () => ""],
+  ["empty bytes", () => new Uint8Array(0)],
+  ["empty URLSearchParams", () => new URLSearchParams()],
+];
+
+for (const [kind, body] of emptyBodies) {
+  test(`requests#4664: a PATCH with ${kind} given to Pool.send is sent once after a stale keep-alive connection, with Content-Length: 0`, async () => {
+    const server = await staleAfterOne();
+    const pool = new Pool();
+    try {
+      const first = new URL(server.origin + "/first");
+      await (await pool.send(first, first.href, {})).text();
+      const url = new URL(server.origin + "/ping");
+      await outcomeOf(
+        pool.send(url, url.href, { method: "PATCH", body: body() }),
+      );
+      const sent = server.seen.filter((x) => x.method === "PATCH");
+      assert.equal(sent.length, 1, JSON.stringify(sent));
+      assert.equal(sent[0].body, "");
+      assert.equal(sent[0].headers["content-length"], "0");
+    } finally {
+      pool.close();
+      await server.close();
+    }
+  });
+}
+
+test("A bodiless POST still on its way when the pool closes leaves nothing open (on Deno, no client made after the close)", async () => {
+  const deno = typeof (globalThis as { Deno?: { createHttpClient?: unknown } })
+    .Deno?.createHttpClient === "function";
+  const server = await serve(echo);
+  try {
+    const pool = new Pool();
+    await (await pool.fetch(new Request(server.origin + "/first"))).text();
+    const post = pool.fetch(
+      new Request(server.origin + "/pay", { method: "POST" }),
+    );
+    pool.close();
+    await outcomeOf(post);
+    // Deno's pool, closed while the request's body was being looked at,
+    // makes no client of its own for it, which nothing would close: the
+    // closed client refuses it, as it refuses one with a body. (Bun's may
+    // still send it on a new connection, closed after.)
+    if (deno) assert.equal(server.connections, 1);
+    await within(server.allClosed(), 10_000, "all closed");
+  } finally {
+    await server.close();
+  }
+});
 
 test("An idempotent PUT with a body that fails on a stale reused connection is still sent again once, transparently", async () => {
   const server = await staleAfterOne();
