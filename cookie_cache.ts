@@ -213,6 +213,8 @@ export class CookieHeaderCache {
   readonly #headers = new Map<string, Entry>();
   /** Set-Cookie headers already stored, keyed by URL and header text. */
   readonly #stored = new Map<string, Stored>();
+  /** The same, keyed by a header's shape: its name and attributes. */
+  readonly #shapes = new Map<string, Stored>();
 
   /**
    * Caches for a jar whose store is a {@linkcode VersionedMemoryStore}.
@@ -309,21 +311,78 @@ export class CookieHeaderCache {
    * @param cookie the cookie the jar stored
    */
   remember(url: string, header: string, cookie: Cookie): void {
-    const key = `${urlKey(url)}\n${header}`;
+    const at = urlKey(url);
+    const key = `${at}\n${header}`;
+    const shape = splitSetCookie(header);
+    const shapeKey = shape && `${at}\n${shape.name}\n${shape.rest}`;
     const { domain, path } = cookie;
     if (
       domain == null || path == null || MAX_AGE.test(header) ||
       this.#store.idx[domain]?.[path]?.[cookie.key] !== cookie
     ) {
       this.#stored.delete(key);
+      if (shapeKey) this.#shapes.delete(shapeKey);
       return;
     }
+    const seen = { cookie, domain, version: this.#store.versionOf(domain) };
     if (this.#stored.size >= MAX_ENTRIES) this.#stored.clear();
-    this.#stored.set(key, {
-      cookie,
-      domain,
-      version: this.#store.versionOf(domain),
-    });
+    this.#stored.set(key, seen);
+    if (shapeKey && shape.name === cookie.key) {
+      if (this.#shapes.size >= MAX_ENTRIES) this.#shapes.clear();
+      this.#shapes.set(shapeKey, seen);
+    }
+  }
+
+  /**
+   * The cookie a `Set-Cookie` header from `url` would replace, when the
+   * header differs from one stored from the same URL before only in its
+   * value: the same name and the same attributes, written the same way (so
+   * every rule tough-cookie applied to the one applies to the other alike),
+   * nothing written to the cookie's domain since, no `Max-Age`, the cookie
+   * not expired, and a value of plain cookie characters. `undefined`
+   * otherwise: the header is for the jar to store.
+   *
+   * @param url the URL that answered
+   * @param header the `Set-Cookie` value
+   * @returns the cookie and the new value, or `undefined`
+   */
+  revalued(
+    url: string,
+    header: string,
+  ): { cookie: Cookie; value: string } | undefined {
+    if (MAX_AGE.test(header)) return undefined;
+    const shape = splitSetCookie(header);
+    if (shape === undefined || !COOKIE_VALUE.test(shape.value)) {
+      return undefined;
+    }
+    const seen = this.#shapes.get(
+      `${urlKey(url)}\n${shape.name}\n${shape.rest}`,
+    );
+    if (
+      seen === undefined ||
+      this.#store.versionOf(seen.domain) !== seen.version
+    ) return undefined;
+    const expires = seen.cookie.expiryTime();
+    if (expires !== undefined && expires <= Date.now()) return undefined;
+    return { cookie: seen.cookie, value: shape.value };
+  }
+
+  /**
+   * Gives a cookie {@linkcode CookieHeaderCache.revalued} found its new
+   * value, as storing the header would: the same cookie, its creation kept,
+   * last accessed now, written through the store (so that every cached
+   * header with it is built again).
+   *
+   * @param url the URL that answered
+   * @param header the `Set-Cookie` value
+   * @param cookie the cookie to change
+   * @param value its new value
+   */
+  revalue(url: string, header: string, cookie: Cookie, value: string): void {
+    cookie.value = value;
+    cookie.lastAccessed = new Date();
+    this.#store.updateCookie(cookie, cookie, () => {});
+    this.remember(url, header, cookie);
   }
 
   /**
@@ -343,6 +402,29 @@ export class CookieHeaderCache {
 }
 
 /** The URL without query and fragment: cookies depend on nothing else. */
+/** RFC 6265's cookie-octets: what a value may hold without quoting. */
+const COOKIE_VALUE = /^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*$/;
+
+/**
+ * A `Set-Cookie` value as name, value and the rest (its attributes, as
+ * written), or `undefined` when it has no `=` or no name.
+ */
+function splitSetCookie(
+  header: string,
+): { name: string; value: string; rest: string } | undefined {
+  const semi = header.indexOf(";");
+  const pair = semi === -1 ? header : header.slice(0, semi);
+  const eq = pair.indexOf("=");
+  if (eq === -1) return undefined;
+  const name = pair.slice(0, eq).trim();
+  if (name === "") return undefined;
+  return {
+    name,
+    value: pair.slice(eq + 1).trim(),
+    rest: semi === -1 ? "" : header.slice(semi),
+  };
+}
+
 function urlKey(url: string): string {
   let end = url.length;
   const q = url.indexOf("?");

@@ -492,6 +492,17 @@ export class Cookies {
    * one of the same name covers it (RFC 6265bis, "leave secure cookies
    * alone"): plain http must not overwrite or shadow what https set.
    */
+  /**
+   * Whether an insecure response's cookie could meet the "leave secure
+   * cookies alone" rule: some other Secure cookie of its name exists.
+   */
+  #mayShadowSecure(cookie: Cookie, url: string): boolean {
+    if (url.startsWith("https:") || cookie.secure) return false;
+    const store = this.jar.store;
+    if (!(store instanceof VersionedMemoryStore)) return true;
+    return store.secureCookies(cookie.key).some((c) => c !== cookie);
+  }
+
   #shadowsSecure(cookie: Cookie, url: URL): boolean {
     if (url.protocol === "https:" || cookie.secure) return false;
     const store = this.jar.store;
@@ -912,6 +923,18 @@ export class Cookies {
       const same = cache?.unchanged(url, header);
       if (same !== undefined) {
         touch(same);
+        continue;
+      }
+      // Only the value changed (a session token renewed on every response):
+      // the cookie takes it in place of a parse and store by the jar.
+      const renewed = cache?.revalued(url, header);
+      if (
+        renewed !== undefined &&
+        renewed.cookie.key.length + renewed.value.length <= MAX_COOKIE_SIZE &&
+        !this.#mayShadowSecure(renewed.cookie, url)
+      ) {
+        cache!.revalue(url, header, renewed.cookie, renewed.value);
+        touch(renewed.cookie);
         continue;
       }
       if (parsed === undefined) {
