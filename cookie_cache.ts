@@ -22,7 +22,7 @@
  * @module
  */
 
-import { type Cookie, type CookieJar, MemoryCookieStore } from "tough-cookie";
+import { Cookie, type CookieJar, MemoryCookieStore } from "tough-cookie";
 
 type Callback = (error: Error | null, result?: unknown) => void;
 
@@ -368,21 +368,28 @@ export class CookieHeaderCache {
   }
 
   /**
-   * Gives a cookie {@linkcode CookieHeaderCache.revalued} found its new
-   * value, as storing the header would: the same cookie, its creation kept,
-   * last accessed now, written through the store (so that every cached
-   * header with it is built again).
+   * Replaces a cookie {@linkcode CookieHeaderCache.revalued} found with one
+   * of the new value, as storing the header would: a new `Cookie` of the
+   * same attributes, its creation kept, last accessed now, written through
+   * the store (so that every cached header with it is built again). The old
+   * object is left as it was: it may be held elsewhere (a list taken before,
+   * another jar it was given to).
    *
    * @param url the URL that answered
    * @param header the `Set-Cookie` value
-   * @param cookie the cookie to change
+   * @param cookie the cookie to replace
    * @param value its new value
+   * @returns the cookie now in the jar
    */
-  revalue(url: string, header: string, cookie: Cookie, value: string): void {
-    cookie.value = value;
-    cookie.lastAccessed = new Date();
-    this.#store.updateCookie(cookie, cookie, () => {});
-    this.remember(url, header, cookie);
+  revalue(url: string, header: string, cookie: Cookie, value: string): Cookie {
+    const next = new Cookie(cookie);
+    next.value = value;
+    if (cookie.extensions) next.extensions = [...cookie.extensions];
+    next.creationIndex = cookie.creationIndex;
+    next.lastAccessed = new Date();
+    this.#store.updateCookie(cookie, next, () => {});
+    this.remember(url, header, next);
+    return next;
   }
 
   /**

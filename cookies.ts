@@ -933,8 +933,7 @@ export class Cookies {
         renewed.cookie.key.length + renewed.value.length <= MAX_COOKIE_SIZE &&
         !this.#mayShadowSecure(renewed.cookie, url)
       ) {
-        cache!.revalue(url, header, renewed.cookie, renewed.value);
-        touch(renewed.cookie);
+        touch(cache!.revalue(url, header, renewed.cookie, renewed.value));
         continue;
       }
       if (parsed === undefined) {

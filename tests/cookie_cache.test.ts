@@ -390,3 +390,48 @@ test("cache: a renewed session cookie is sent with its new value by the next req
     await server.close();
   }
 });
+
+test("cache: a renewal leaves the cookie object it replaces alone: a jar it was copied into keeps, and sends, the value it was given", async () => {
+  let n = 0;
+  const server = await serve((req, res) => {
+    if (req.url === "/renew") {
+      n++;
+      res.setHeader("set-cookie", `sid=t${n}; Path=/`);
+    }
+    if (req.url === "/other") res.setHeader("set-cookie", "o=1; Path=/");
+    res.end("ok");
+  });
+  try {
+    await using a = new Session({ baseUrl: server.origin });
+    await using b = new Session({ baseUrl: server.origin });
+    await get(a, "/renew");
+    // tough-cookie stores the Cookie object it is given, not a copy.
+    const [given] = a.cookies.list();
+    b.cookies.jar.setCookieSync(given, server.origin);
+    await get(b, "/b");
+    // `a` alone is told the new value (a renewal: same URL, same attributes).
+    await get(a, "/renew");
+    await get(a, "/a");
+    await get(b, "/b");
+    // A write to b's jar: its Cookie header is built again from its store.
+    await get(b, "/other");
+    await get(b, "/b");
+    assert.deepEqual(
+      server.seen.map((x) => [x.url, x.headers.cookie]),
+      [
+        ["/renew", undefined],
+        ["/b", "sid=t1"],
+        ["/renew", "sid=t1"],
+        ["/a", "sid=t2"],
+        ["/b", "sid=t1"],
+        ["/other", "sid=t1"],
+        ["/b", "sid=t1; o=1"],
+      ],
+    );
+    assert.equal(b.cookies.get("sid"), "t1");
+    // A cookie listed before keeps the value it had, as after any store.
+    assert.equal(given.value, "t1");
+  } finally {
+    await server.close();
+  }
+});
