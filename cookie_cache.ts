@@ -408,7 +408,6 @@ export class CookieHeaderCache {
   }
 }
 
-/** The URL without query and fragment: cookies depend on nothing else. */
 /** RFC 6265's cookie-octets: what a value may hold without quoting. */
 const COOKIE_VALUE = /^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*$/;
 
@@ -432,6 +431,7 @@ function splitSetCookie(
   };
 }
 
+/** The URL without query and fragment: cookies depend on nothing else. */
 function urlKey(url: string): string {
   let end = url.length;
   const q = url.indexOf("?");

@@ -488,11 +488,6 @@ export class Cookies {
   }
 
   /**
-   * Whether an insecure response may not store this cookie because a Secure
-   * one of the same name covers it (RFC 6265bis, "leave secure cookies
-   * alone"): plain http must not overwrite or shadow what https set.
-   */
-  /**
    * Whether an insecure response's cookie could meet the "leave secure
    * cookies alone" rule: some other Secure cookie of its name exists.
    */
@@ -503,6 +498,11 @@ export class Cookies {
     return store.secureCookies(cookie.key).some((c) => c !== cookie);
   }
 
+  /**
+   * Whether an insecure response may not store this cookie because a Secure
+   * one of the same name covers it (RFC 6265bis, "leave secure cookies
+   * alone"): plain http must not overwrite or shadow what https set.
+   */
   #shadowsSecure(cookie: Cookie, url: URL): boolean {
     if (url.protocol === "https:" || cookie.secure) return false;
     const store = this.jar.store;
