@@ -8,6 +8,7 @@ import { echo, serve } from "./_server.ts";
 import { until, within } from "./_wait.ts";
 import {
   ConnectionError,
+  type RequestOptions,
   Session,
   SessionClosedError,
   TimeoutError,
@@ -470,5 +471,218 @@ test("fast path: a GET or HEAD with a body is refused with a TypeError before an
     assert.equal(server.seen.length, 0);
   } finally {
     await server.close();
+  }
+});
+
+/**
+ * A request as the server saw it, without what fetch adds on its own and
+ * with a multipart boundary (random per body) written as `B`.
+ */
+function arrived(
+  x: { method: string; url: string; headers: Record<string, unknown> },
+  body: string,
+) {
+  const headers: Record<string, unknown> = {};
+  for (const name of ["content-type", "content-length", "transfer-encoding"]) {
+    headers[name] = x.headers[name];
+  }
+  for (const name of ["cookie", "authorization", "x-session", "x-own"]) {
+    headers[name] = x.headers[name];
+  }
+  const boundary = String(headers["content-type"] ?? "").split("boundary=")[1];
+  if (boundary) {
+    headers["content-type"] = String(headers["content-type"]).replace(
+      boundary,
+      "B",
+    );
+    // The boundary's length is random too.
+    headers["content-length"] = "multipart";
+    body = body.split(boundary).join("B");
+  }
+  return {
+    method: x.method,
+    url: x.url.replace(/^\/(?:fast|general)\//, "/"),
+    headers,
+    body,
+  };
+}
+
+test("fast path: every method, body, per-request setting and redirect arrives as the general path sends it", async () => {
+  const server = await serve((req, res) => {
+    const url = req.url!;
+    // Every response sets a cookie that names the path it came from.
+    const path = url.replace(/^\/(?:fast|general)\//, "").replace(/\W/g, "_");
+    res.setHeader("set-cookie", `from=${path}; Path=/`);
+    const m = url.match(/\/go\/(\d+)\//);
+    if (m) {
+      res.statusCode = Number(m[1]);
+      res.setHeader("location", url.replace(/\/go\/\d+\//, "/landed/"));
+      res.end("moved");
+      return;
+    }
+    echo(req, res);
+  });
+  const kinds = (): Array<[string, RequestOptions]> => {
+    const form = new FormData();
+    form.append("f", "v");
+    form.append("file", new Blob(["abc"], { type: "text/x" }), "a.txt");
+    return [
+      ["none", {}],
+      ["json", { json: { a: "é" } }],
+      ["form", { form: { a: "1" } }],
+      ["string", { body: "str" }],
+      ["empty", { body: "" }],
+      ["bytes", { body: new TextEncoder().encode("bytes") }],
+      ["buffer", { body: new TextEncoder().encode("buffer").buffer }],
+      ["params", { body: new URLSearchParams({ p: "q" }) }],
+      ["blob", { body: new Blob(["bl"], { type: "text/x-b" }) }],
+      ["untyped-blob", { body: new Blob(["bl"]) }],
+      ["form-data", { body: form }],
+      ["own-type", { body: "x", headers: { "content-type": "text/own" } }],
+      ["no-headers", { json: [1], headers: null }],
+      ["auth", { body: "x", auth: ["u", "p"] }],
+      ["no-auth", { body: "x", auth: null }],
+      ["cookies", { body: "x", cookies: { once: "1" } }],
+      ["params", { body: "x", params: { q: "1" } }],
+      ["header", { body: "x", headers: { "x-own": "o" } }],
+    ];
+  };
+  try {
+    const outcomes = { fast: [] as unknown[], general: [] as unknown[] };
+    for (const way of ["fast", "general"] as const) {
+      await using s = new Session({
+        baseUrl: server.origin,
+        headers: { "x-session": "s" },
+        params: { sp: "2" },
+        auth: ["su", "sp"],
+      });
+      for (const method of ["POST", "PUT", "PATCH", "DELETE"]) {
+        for (const status of [0, 301, 302, 303, 307, 308]) {
+          for (const [name, init] of kinds()) {
+            const path = `/${way}/${
+              status ? `go/${status}/` : ""
+            }${method}/${name}`;
+            const from = server.seen.length;
+            // A signal of its own sends a request the general way.
+            const r = await s.request(
+              method,
+              path,
+              way === "general"
+                ? { ...init, signal: new AbortController().signal }
+                : init,
+            );
+            await r.arrayBuffer();
+            outcomes[way].push({
+              status: r.status,
+              history: r.history.map((h) => h.status),
+              seen: server.seen.slice(from).map((x) => arrived(x, x.body)),
+            });
+          }
+        }
+      }
+    }
+    assert.equal(outcomes.fast.length, 4 * 6 * kinds().length);
+    for (let i = 0; i < outcomes.fast.length; i++) {
+      assert.deepEqual(outcomes.fast[i], outcomes.general[i]);
+    }
+    // The comparison covers bodies sent again: a 307 of a FormData body.
+    const replayed = server.seen.filter((x) =>
+      x.method === "POST" && x.url.startsWith("/fast/landed/POST/form-data")
+    );
+    assert.equal(replayed.length, 2); // after the 307 and the 308
+    assert.match(replayed[0].body, /name="file"; filename="a.txt"/);
+  } finally {
+    await server.close();
+  }
+});
+
+test("fast path: a body's request fails as the general path's does (refused connection, timeout, close, bad json)", async () => {
+  const gone = await serve(echo);
+  const refused = gone.origin;
+  await gone.close();
+  const answers: Array<() => void> = [];
+  const stalls = await serve((_req, res) =>
+    new Promise<void>((resolve) => {
+      answers.push(() => {
+        res.end("late");
+        resolve();
+      });
+    })
+  );
+  const kinds = (): RequestOptions[] => {
+    const form = new FormData();
+    form.append("a", "b");
+    return [
+      { json: { a: 1 } },
+      { body: "s" },
+      { body: "" },
+      { body: new Blob(["b"]) },
+      { body: new URLSearchParams("a=1") },
+      { body: form },
+    ];
+  };
+  const failure = (error: unknown) => {
+    const e = error as Error & { request?: Request; cause?: Error };
+    return [e.constructor.name, e.request?.method, e.request?.url, e.message];
+  };
+  try {
+    const outcomes = { fast: [] as unknown[], general: [] as unknown[] };
+    for (const way of ["fast", "general"] as const) {
+      const own = way === "general"
+        ? { signal: new AbortController().signal }
+        : {};
+      for (const method of ["POST", "PUT"]) {
+        for (const init of kinds()) {
+          await using s = new Session();
+          outcomes[way].push(
+            await s.request(method, `${refused}/x`, { ...init, ...own })
+              .then(() => "sent", (e) => failure(e)[0]),
+            await s.request(method, `${stalls.origin}/t`, {
+              ...init,
+              ...own,
+              timeout: 50,
+            }).then(() => "sent", failure),
+          );
+          const from = stalls.seen.length;
+          const pending = s.request(method, `${stalls.origin}/c`, {
+            ...init,
+            ...own,
+          }).then(() => "sent", failure);
+          await until(() => stalls.seen.length > from, "the request arrived");
+          await s.close();
+          const last = stalls.seen.at(-1)!;
+          outcomes[way].push(await pending, arrived(last, last.body).body);
+          for (const answer of answers.splice(0)) answer();
+        }
+        await using s = new Session();
+        outcomes[way].push(
+          await s.request(method, refused, { ...own, json: 1n })
+            .then(() => "sent", failure),
+        );
+      }
+    }
+    assert.deepEqual(outcomes.fast, outcomes.general);
+    // What the first body (json, POST) met: not vacuous.
+    const [refusedAs, timedOut, closed, arrivedBody] = outcomes.fast as [
+      string,
+      string[],
+      string[],
+      string,
+    ];
+    assert.equal(refusedAs, "ConnectionError");
+    assert.deepEqual(timedOut.slice(0, 3), [
+      "TimeoutError",
+      "POST",
+      `${stalls.origin}/t`,
+    ]);
+    assert.deepEqual(closed.slice(0, 3), [
+      "SessionClosedError",
+      "POST",
+      `${stalls.origin}/c`,
+    ]);
+    assert.equal(arrivedBody, '{"a":1}');
+  } finally {
+    for (const answer of answers) answer();
+    await stalls.close();
   }
 });
