@@ -502,3 +502,101 @@ test("session: credentials order — request auth, then URL userinfo, then sessi
     await server.close();
   }
 });
+
+test("session: send gives every kind of body again on a 307, a 308 and a retry, reading a stream once; a bodiless request stays bodiless", () => {
+  let flaky = 0;
+  return withServer(
+    async (server) => {
+      await using s = new Session({
+        retry: {
+          limit: 1,
+          methods: ["POST", "PUT", "PATCH"],
+          statusCodes: [503],
+          backoff: () => 0,
+        },
+      });
+      let pulls = 0;
+      const kinds: Array<[string, () => BodyInit, RegExp]> = [
+        ["string", () => "a string", /^a string$/],
+        ["bytes", () => new TextEncoder().encode("bytes"), /^bytes$/],
+        ["blob", () => new Blob(["a blob"]), /^a blob$/],
+        ["params", () => new URLSearchParams("a=1"), /^a=1$/],
+        ["form-data", () => {
+          const form = new FormData();
+          form.append("a", "b");
+          return form;
+        }, /name="a"\r\n\r\nb\r\n/],
+        ["stream", () =>
+          new ReadableStream({
+            pull(controller) {
+              pulls++;
+              controller.enqueue(new TextEncoder().encode("a stream"));
+              controller.close();
+            },
+          }), /^a stream$/],
+      ];
+      for (const method of ["POST", "PUT", "PATCH"]) {
+        for (const [name, make, expected] of kinds) {
+          for (const path of ["/go/307", "/go/308", "/flaky"]) {
+            const from = server.seen.length;
+            const r = await s.send(
+              new Request(`${server.origin}${path}`, {
+                method,
+                body: make(),
+                duplex: "half",
+              } as RequestInit),
+            );
+            await r.arrayBuffer();
+            const what = `${method} ${name} ${path}`;
+            assert.equal(r.status, 200, what);
+            const seen = server.seen.slice(from);
+            assert.equal(seen.length, 2, what);
+            for (const x of seen) {
+              assert.equal(x.method, method, what);
+              assert.match(x.body, expected, what);
+              if (name !== "stream") {
+                assert.equal(x.headers["transfer-encoding"], undefined, what);
+              }
+              if (name === "form-data") {
+                const boundary = String(x.headers["content-type"])
+                  .split("boundary=")[1];
+                assert.ok(x.body.startsWith(`--${boundary}`), what);
+              }
+            }
+          }
+        }
+      }
+      // Each stream was read once, however often its body was sent.
+      assert.equal(pulls, 9);
+      for (const method of ["GET", "HEAD", "OPTIONS", "DELETE"]) {
+        const from = server.seen.length;
+        await (await s.send(
+          new Request(`${server.origin}/go/307`, { method }),
+        )).arrayBuffer();
+        const seen = server.seen.slice(from);
+        assert.deepEqual(seen.map((x) => [x.method, x.url, x.body]), [
+          [method, "/go/307", ""],
+          [method, "/end", ""],
+        ]);
+        // Bun sends an empty OPTIONS or DELETE with Content-Length: 0.
+        for (const x of seen) {
+          assert.ok([undefined, "0"].includes(x.headers["content-length"]));
+          assert.equal(x.headers["transfer-encoding"], undefined);
+        }
+      }
+    },
+    (req, res) => {
+      if (req.url!.startsWith("/go/")) {
+        res.writeHead(Number(req.url!.slice(4)), { location: "/end" });
+        res.end();
+        return;
+      }
+      if (req.url === "/flaky" && flaky++ % 2 === 0) {
+        res.writeHead(503);
+        res.end();
+        return;
+      }
+      echo(req, res);
+    },
+  );
+});
