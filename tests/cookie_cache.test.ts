@@ -435,3 +435,86 @@ test("cache: a renewal leaves the cookie object it replaces alone: a jar it was 
     await server.close();
   }
 });
+
+test("cache: renewals agree with the jar storing every header under per-domain and total caps (least recently used evicted), with set, delete, clear and tough-cookie's own writes in between", () => {
+  const caps = { maxCookiesPerDomain: 4, maxCookies: 7 };
+  const fast = new Cookies(caps);
+  const slow = new Cookies({ ...caps, store: new MemoryCookieStore() });
+  // localhost: Secure cookies stored over http, so that "leave secure
+  // cookies alone" is met by renewals there.
+  const hosts = ["example.com", "localhost", "a.example.com"];
+  const attributes = [
+    "; Path=/",
+    "; Secure; Path=/",
+    "; Domain=example.com; Secure",
+    "; Domain=example.com",
+    "; HttpOnly; SameSite=Strict",
+    "; Expires=Wed, 01 Jan 2020 00:00:00 GMT",
+  ];
+  const names = ["k0", "k1", "k2", "k3", "k4", "k5", "__Host-h", "__Secure-s"];
+  let seed = 7;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const view = (c: Cookies) =>
+    c.list().map((x) =>
+      [x.key, x.value, x.domain, x.path, x.secure, x.httpOnly, x.hostOnly]
+        .join("|")
+    ).sort();
+  let renewals = 0;
+  const revalue = CookieHeaderCache.prototype.revalue;
+  CookieHeaderCache.prototype.revalue = function (...args) {
+    renewals++;
+    return revalue.apply(this, args);
+  };
+  try {
+    for (let step = 0; step < 8000; step++) {
+      const host = hosts[rand(hosts.length)];
+      const url = `http${rand(4) ? "" : "s"}://${host}/x`;
+      const op = rand(20);
+      if (op < 16) {
+        const header = `${names[rand(names.length)]}=v${
+          rand(3) ? step : rand(2)
+        }${attributes[rand(attributes.length)]}`;
+        fast.storeResponse(url, [header]);
+        slow.storeResponse(url, [header]);
+      } else if (op === 16) {
+        const name = names[rand(6)];
+        const options = { domain: host, secure: rand(2) === 0 };
+        fast.set(name, `s${step}`, options);
+        slow.set(name, `s${step}`, options);
+      } else if (op === 17) {
+        // tough-cookie's own method, past the caps.
+        const header = `${names[rand(6)]}=j${step}${
+          attributes[rand(attributes.length)]
+        }`;
+        fast.jar.setCookieSync(header, url, { ignoreError: true });
+        slow.jar.setCookieSync(header, url, { ignoreError: true });
+      } else if (op === 18) {
+        const name = names[rand(names.length)];
+        fast.delete(name);
+        slow.delete(name);
+      } else if (rand(50) === 0) {
+        fast.clear();
+        slow.clear();
+      }
+      const probe = `http${rand(2) ? "s" : ""}://${
+        hosts[rand(hosts.length)]
+      }/x`;
+      assert.equal(
+        fast.headerFor(probe),
+        slow.headerFor(probe),
+        `step ${step}`,
+      );
+      if (step % 20 === 0) {
+        assert.deepEqual(view(fast), view(slow), `step ${step}`);
+      }
+    }
+  } finally {
+    CookieHeaderCache.prototype.revalue = revalue;
+  }
+  assert.deepEqual(view(fast), view(slow));
+  // Not vacuous: many headers took the way of a renewal.
+  assert.ok(renewals > 500, `${renewals} renewals`);
+});
