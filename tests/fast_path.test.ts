@@ -1,6 +1,7 @@
-// Requests without a body, signal or auth function take the session's fast
-// path (no Request object, no per-request timer or signal). They must send
-// exactly what the general path sends, and time out and close the same way.
+// Requests without a body or with one held in memory, and without a signal
+// or auth function, take the session's fast path (no Request object, no
+// per-request timer). They must send exactly what the general path sends,
+// and time out and close the same way.
 import process from "node:process";
 import { test } from "node:test";
 import assert from "node:assert/strict";
