@@ -926,7 +926,14 @@ export class Session implements AsyncDisposable, Disposable {
     // reading it makes Deno turn a body held as bytes into a stream, which it
     // then sends chunked; the copy's own body can be looked at.
     let spare: Request | undefined;
-    if (!BODYLESS.test(request.method)) {
+    if (BODYLESS.test(request.method)) {
+      // Deno's Request refuses one; Bun's takes it and its fetch fails later.
+      if (request.body !== null) {
+        throw new TypeError(
+          `A ${request.method.toUpperCase()} request cannot have a body`,
+        );
+      }
+    } else {
       const copy = request.clone();
       if (copy.body !== null) spare = copy;
     }

@@ -469,6 +469,20 @@ test("fast path: a GET or HEAD with a body is refused with a TypeError before an
       s.post("/x", { json: {}, body: "both" }),
       /Give only one of json, form and body/,
     );
+    // A hand-built one: Deno's Request refuses it, Bun's takes it; send
+    // refuses it the same way.
+    let built: Request | undefined;
+    try {
+      built = new Request(`${server.origin}/x`, { method: "GET", body: "no" });
+    } catch (error) {
+      assert.ok(error instanceof TypeError);
+    }
+    if (built !== undefined) {
+      await assert.rejects(s.send(built), {
+        name: "TypeError",
+        message: "A GET request cannot have a body",
+      });
+    }
     assert.equal(server.seen.length, 0);
   } finally {
     await server.close();
