@@ -53,6 +53,32 @@ async function redisClient(url: string) {
   return client;
 }
 
+/**
+ * A client, and a second one listening for keys that Redis expires: `gone`
+ * resolves when Redis itself drops `key` at its expiry (an event, not a wait).
+ */
+async function expiryWatch(url: string) {
+  const client = await redisClient(url);
+  const events = client.duplicate();
+  events.on("error", () => {});
+  await events.connect();
+  await client.configSet("notify-keyspace-events", "Ex");
+  return {
+    client,
+    gone(key: string): Promise<void> {
+      return new Promise<void>((resolve) => {
+        void events.subscribe("__keyevent@0__:expired", (expired) => {
+          if (expired === key) resolve();
+        });
+      });
+    },
+    async close(): Promise<void> {
+      await events.close();
+      await client.close();
+    },
+  };
+}
+
 test("two processes share one session: login in one, authenticated in the other", async () => {
   await using redis = await startRedis();
   const token = randomUUID();
@@ -246,22 +272,15 @@ test("Redis TTLs follow cookie expiry, and expired cookies are not sent", async 
     }
     res.end();
   });
-  const client = await redisClient(redis.url);
-  const events = client.duplicate();
-  events.on("error", () => {});
-  await events.connect();
+  const watch = await expiryWatch(redis.url);
+  const client = watch.client;
   try {
-    await client.configSet("notify-keyspace-events", "Ex");
     await using store = new RedisCookieStore({
       url: redis.url,
       session: "ttl",
     });
     const key = (name: string) => `${store.keyBase}:c:127.0.0.1\t/\t${name}`;
-    const briefGone = new Promise<void>((resolve) => {
-      void events.subscribe("__keyevent@0__:expired", (expired) => {
-        if (expired === key("brief")) resolve();
-      });
-    });
+    const briefGone = watch.gone(key("brief"));
     await using s = new Session({ baseUrl: server.origin, cookieStore: store });
     await s.get("/set");
 
@@ -299,8 +318,7 @@ test("Redis TTLs follow cookie expiry, and expired cookies are not sent", async 
       ["dated=d", "session=s"],
     );
   } finally {
-    await events.close();
-    await client.close();
+    await watch.close();
     await server.close();
   }
 });
@@ -407,22 +425,14 @@ test("Shared store bound: expired cookies are not counted toward the caps", asyn
     if (req.url === "/c/set") res.setHeader("set-cookie", "k2=1; Path=/c");
     res.end();
   });
-  const client = await redisClient(redis.url);
-  const events = client.duplicate();
-  events.on("error", () => {});
-  await events.connect();
+  const watch = await expiryWatch(redis.url);
   try {
-    await client.configSet("notify-keyspace-events", "Ex");
     await using store = new RedisCookieStore({
       url: redis.url,
       session: "expiry",
       maxCookiesPerDomain: 2,
     });
-    const briefGone = new Promise<void>((resolve) => {
-      void events.subscribe("__keyevent@0__:expired", (key) => {
-        if (key === `${store.keyBase}:c:127.0.0.1\t/b\tbrief`) resolve();
-      });
-    });
+    const briefGone = watch.gone(`${store.keyBase}:c:127.0.0.1\t/b\tbrief`);
     await using s = new Session({ baseUrl: server.origin, cookieStore: store });
     await (await s.get("/a/set")).text();
     await (await s.get("/b/set")).text();
@@ -435,8 +445,7 @@ test("Shared store bound: expired cookies are not counted toward the caps", asyn
     await (await s.get("/c/")).text();
     assert.equal(server.seen.at(-1)!.headers.cookie, "k2=1");
   } finally {
-    await events.close();
-    await client.close();
+    await watch.close();
     await server.close();
   }
 });
