@@ -305,9 +305,7 @@ export class Pool {
       if (this.#closed) throw new TypeError("The pool is closed");
       const found = this.#clients.get(key);
       if (found) {
-        this.#clients.delete(key);
-        this.#clients.set(key, found);
-        this.#lastKey = key;
+        this.#recent(found);
         return found;
       }
       if (this.#clients.size < this.#maxClients || this.#evictOne()) break;
@@ -369,6 +367,23 @@ export class Pool {
     } catch {
       // A client that is already closed has nothing left to release.
     }
+  }
+
+  /** Moves a client to the most recently used end (if not there already). */
+  #recent(entry: Entry): void {
+    if (this.#lastKey === entry.key) return;
+    this.#clients.delete(entry.key);
+    this.#clients.set(entry.key, entry);
+    this.#lastKey = entry.key;
+  }
+
+  /** Counts a request on a client, which is then not idle. */
+  #hold(entry: Entry): void {
+    if (entry.timer !== undefined) {
+      clearTimeout(entry.timer);
+      entry.timer = undefined;
+    }
+    entry.busy++;
   }
 
   #idle(entry: Entry): void {
@@ -474,19 +489,11 @@ export class Pool {
 
   /** {@linkcode Pool.send} on a client that exists, with no limit. */
   #sendOn(entry: Entry, href: string, init: RequestInit): Promise<Response> {
-    if (this.#lastKey !== entry.key) {
-      this.#clients.delete(entry.key);
-      this.#clients.set(entry.key, entry);
-      this.#lastKey = entry.key;
-    }
-    if (entry.timer !== undefined) {
-      clearTimeout(entry.timer);
-      entry.timer = undefined;
-    }
+    this.#recent(entry);
+    this.#hold(entry);
     const origin = this.#origin(entry.origin);
     origin.active++;
     origin.sent++;
-    entry.busy++;
     const release = () => {
       this.#release(origin);
       this.#idle(entry);
@@ -526,23 +533,14 @@ export class Pool {
       const key = this.#keyOf(url, transport);
       const found = this.#clients.get(key);
       if (found !== undefined) {
-        // Most recently used last; nothing to move when it already is.
-        if (this.#lastKey !== key) {
-          this.#clients.delete(key);
-          this.#clients.set(key, found);
-          this.#lastKey = key;
-        }
+        this.#recent(found);
         entry = found;
       } else entry = await this.#client(url, transport, signal, key);
     } catch (error) {
       this.#release(origin);
       throw error;
     }
-    if (entry.timer !== undefined) {
-      clearTimeout(entry.timer);
-      entry.timer = undefined;
-    }
-    entry.busy++;
+    this.#hold(entry);
     let released = false;
     const release = () => {
       if (released) return;

@@ -334,6 +334,14 @@ function isPlain(init: RequestOptions): boolean {
 
 const BODYLESS = /^(?:get|head)$/i;
 
+/**
+ * The error for a GET or HEAD with a body, raised before sending: Deno's
+ * `Request` refuses one, but Bun's takes it and its fetch fails later.
+ */
+function bodyRefused(method: string): TypeError {
+  return new TypeError(`A ${method.toUpperCase()} request cannot have a body`);
+}
+
 function isEmpty(headers: Headers): boolean {
   for (const _ of headers.keys()) return false;
   return true;
@@ -754,12 +762,7 @@ export class Session implements AsyncDisposable, Disposable {
       : mergeHeaders(this.headers, init.headers);
 
     const body = this.#body(init, headers);
-    if (body !== null && BODYLESS.test(method)) {
-      // Bun's Request takes one and its fetch fails later: say it here.
-      throw new TypeError(
-        `A ${method.toUpperCase()} request cannot have a body`,
-      );
-    }
+    if (body !== null && BODYLESS.test(method)) throw bodyRefused(method);
 
     const manualCookie = headers.get("cookie");
     if (manualCookie === null) {
@@ -927,12 +930,7 @@ export class Session implements AsyncDisposable, Disposable {
     // then sends chunked; the copy's own body can be looked at.
     let spare: Request | undefined;
     if (BODYLESS.test(request.method)) {
-      // Deno's Request refuses one; Bun's takes it and its fetch fails later.
-      if (request.body !== null) {
-        throw new TypeError(
-          `A ${request.method.toUpperCase()} request cannot have a body`,
-        );
-      }
+      if (request.body !== null) throw bodyRefused(request.method);
     } else {
       const copy = request.clone();
       if (copy.body !== null) spare = copy;
