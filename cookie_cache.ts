@@ -80,6 +80,21 @@ export class VersionedMemoryStore extends MemoryCookieStore {
   }
 
   /**
+   * The number of writes so far, to any domain: while it has not moved,
+   * nothing in the store has changed.
+   *
+   * @example
+   * ```ts
+   * import { VersionedMemoryStore } from "./cookie_cache.ts";
+   *
+   * new VersionedMemoryStore().writes; // 0
+   * ```
+   */
+  get writes(): number {
+    return this.#counter;
+  }
+
+  /**
    * The Secure cookies named `key` in the store, expired ones included.
    *
    * @param key the cookie name
@@ -177,8 +192,12 @@ interface Entry {
   header: string;
   /** The cookies in it, so that a hit can still mark them used. */
   cookies: Cookie[];
+  /** The host the header was made for. */
+  host: string;
   /** Sum of the versions of every domain the host could match. */
   stamp: number;
+  /** The store's writes when the stamp was last found unchanged. */
+  writes: number;
   /** The earliest expiry (ms since the epoch) among the cookies sent. */
   expires: number;
 }
@@ -187,6 +206,8 @@ interface Stored {
   cookie: Cookie;
   domain: string;
   version: number;
+  /** The store's writes when the version was last found unchanged. */
+  writes: number;
 }
 
 /** Entries kept before the cache starts over; bounds memory, not speed. */
@@ -215,6 +236,14 @@ export class CookieHeaderCache {
   readonly #stored = new Map<string, Stored>();
   /** The same, keyed by a header's shape: its name and attributes. */
   readonly #shapes = new Map<string, Stored>();
+  // The last URL asked for and the last header found unchanged, with their
+  // entries: a session sending to one URL again and again, which a server
+  // answers with the same Set-Cookie, finds them without building a key.
+  #lastUrl = "";
+  #lastEntry: Entry | undefined;
+  #lastSeenUrl = "";
+  #lastSeenHeader = "";
+  #lastSeen: Stored | undefined;
 
   /**
    * Caches for a jar whose store is a {@linkcode VersionedMemoryStore}.
@@ -227,6 +256,25 @@ export class CookieHeaderCache {
     }
     this.#jar = jar;
     this.#store = jar.store;
+  }
+
+  /** Whether nothing the entry depends on was written since it was made. */
+  #current(entry: Entry): boolean {
+    const writes = this.#store.writes;
+    if (entry.writes !== writes) {
+      if (entry.stamp !== this.#stamp(entry.host)) return false;
+      entry.writes = writes;
+    }
+    return entry.expires === Infinity || Date.now() < entry.expires;
+  }
+
+  /** Whether nothing was written to the stored cookie's domain since. */
+  #unwritten(seen: Stored): boolean {
+    const writes = this.#store.writes;
+    if (seen.writes === writes) return true;
+    if (this.#store.versionOf(seen.domain) !== seen.version) return false;
+    seen.writes = writes;
+    return true;
   }
 
   /** The versions of every domain a cookie sent to `host` could belong to. */
@@ -254,13 +302,20 @@ export class CookieHeaderCache {
   header(url: string, use?: (cookie: Cookie) => void): string {
     // Many sessions never hold a cookie: no key to build, no stamp to take.
     if (this.#store.pristine) return "";
+    let entry = url === this.#lastUrl ? this.#lastEntry : undefined;
+    if (entry === undefined || !this.#current(entry)) {
+      entry = this.#entry(url);
+    }
+    if (use !== undefined) { for (const c of entry.cookies) use(c); }
+    return entry.header;
+  }
+
+  /** {@linkcode CookieHeaderCache.header}'s entry, cached or made. */
+  #entry(url: string): Entry {
     const key = urlKey(url);
     const host = hostOf(key);
     let entry = host === undefined ? undefined : this.#headers.get(key);
-    if (
-      entry === undefined || entry.stamp !== this.#stamp(host!) ||
-      Date.now() >= entry.expires
-    ) {
+    if (entry === undefined || !this.#current(entry)) {
       // getCookies removes the expired cookies it meets, which changes the
       // stamp: it is taken afterwards.
       const cookies = this.#jar.getCookiesSync(url);
@@ -272,15 +327,24 @@ export class CookieHeaderCache {
         if (at !== undefined && at < expires) expires = at;
         header += i === 0 ? c.cookieString() : `; ${c.cookieString()}`;
       }
-      entry = { header, cookies, stamp: 0, expires };
+      entry = {
+        header,
+        cookies,
+        host: host ?? "",
+        stamp: 0,
+        writes: this.#store.writes,
+        expires,
+      };
       if (host !== undefined) {
         entry.stamp = this.#stamp(host);
         if (this.#headers.size >= MAX_ENTRIES) this.#headers.clear();
         this.#headers.set(key, entry);
       }
     }
-    if (use !== undefined) { for (const c of entry.cookies) use(c); }
-    return entry.header;
+    // Only an entry for a host is kept: one without is made every time.
+    this.#lastUrl = host === undefined ? "" : url;
+    this.#lastEntry = host === undefined ? undefined : entry;
+    return entry;
   }
 
   /**
@@ -294,12 +358,17 @@ export class CookieHeaderCache {
    * @returns the stored cookie, or `undefined`
    */
   unchanged(url: string, header: string): Cookie | undefined {
-    const seen = this.#stored.get(`${urlKey(url)}\n${header}`);
-    if (
-      seen === undefined ||
-      this.#store.versionOf(seen.domain) !== seen.version
-    ) return undefined;
-    return seen.cookie;
+    let seen = url === this.#lastSeenUrl && header === this.#lastSeenHeader
+      ? this.#lastSeen
+      : undefined;
+    if (seen === undefined) {
+      seen = this.#stored.get(`${urlKey(url)}\n${header}`);
+      if (seen === undefined) return undefined;
+      this.#lastSeenUrl = url;
+      this.#lastSeenHeader = header;
+      this.#lastSeen = seen;
+    }
+    return this.#unwritten(seen) ? seen.cookie : undefined;
   }
 
   /**
@@ -322,9 +391,18 @@ export class CookieHeaderCache {
     ) {
       this.#stored.delete(key);
       if (shapeKey) this.#shapes.delete(shapeKey);
+      this.#lastSeen = undefined;
       return;
     }
-    const seen = { cookie, domain, version: this.#store.versionOf(domain) };
+    const seen = {
+      cookie,
+      domain,
+      version: this.#store.versionOf(domain),
+      writes: this.#store.writes,
+    };
+    this.#lastSeenUrl = url;
+    this.#lastSeenHeader = header;
+    this.#lastSeen = seen;
     if (this.#stored.size >= MAX_ENTRIES) this.#stored.clear();
     this.#stored.set(key, seen);
     if (shapeKey && shape.name === cookie.key) {
@@ -358,10 +436,7 @@ export class CookieHeaderCache {
     const seen = this.#shapes.get(
       `${urlKey(url)}\n${shape.name}\n${shape.rest}`,
     );
-    if (
-      seen === undefined ||
-      this.#store.versionOf(seen.domain) !== seen.version
-    ) return undefined;
+    if (seen === undefined || !this.#unwritten(seen)) return undefined;
     const expires = seen.cookie.expiryTime();
     if (expires !== undefined && expires <= Date.now()) return undefined;
     return { cookie: seen.cookie, value: shape.value };

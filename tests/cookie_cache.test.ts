@@ -305,6 +305,75 @@ test("cache: agrees with tough-cookie after random changes", () => {
   }
 });
 
+test("cache: the same URL and the same Set-Cookie again and again agree with an uncached jar, whatever is written in between", () => {
+  // A session mostly asks for one URL and gets the same Set-Cookie back:
+  // the cache answers those from its last entry. Every kind of write in
+  // between (to the same domain, a parent, another site, a delete, a clear,
+  // an expiry, tough-cookie's own jar) must still show.
+  const fast = new Cookies();
+  const slow = new Cookies({ store: new MemoryCookieStore() });
+  const urls = [
+    "http://example.com/app/x",
+    "http://a.example.com/",
+    "https://example.com/app/",
+    "http://other.org/",
+  ];
+  const headers = [
+    "sid=1; Path=/",
+    "sid=1; Path=/app",
+    "sid=2; Path=/",
+    "t=1",
+    "sid=1; Domain=example.com; Path=/",
+    "sid=1; Path=/; Max-Age=0",
+    "sid=1; Path=/; Expires=Wed, 01 Jan 2020 00:00:00 GMT",
+    "u=1; Secure; Path=/",
+  ];
+  let seed = 5;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const view = (c: Cookies) =>
+    c.list().map((x) =>
+      [x.key, x.value, x.domain, x.path, x.secure, x.hostOnly].join("|")
+    ).sort();
+  let url = urls[0];
+  let header = headers[0];
+  for (let step = 0; step < 6000; step++) {
+    // Mostly the same URL and header as the step before.
+    if (rand(5) === 0) url = urls[rand(urls.length)];
+    if (rand(5) === 0) header = headers[rand(headers.length)];
+    const op = rand(12);
+    if (op < 7) {
+      fast.storeResponse(url, [header]);
+      slow.storeResponse(url, [header]);
+    } else if (op === 7) {
+      const name = rand(2) ? "sid" : "t";
+      fast.delete(name);
+      slow.delete(name);
+    } else if (op === 8) {
+      const other = urls[rand(urls.length)];
+      const text = `o${rand(3)}=${step}; Path=/`;
+      fast.storeResponse(other, [text]);
+      slow.storeResponse(other, [text]);
+    } else if (op === 9) {
+      // Written through tough-cookie's own jar, not the session's methods.
+      const text = `sid=j${step}; Path=/`;
+      fast.jar.setCookieSync(text, url, { ignoreError: true });
+      slow.jar.setCookieSync(text, url, { ignoreError: true });
+    } else if (op === 10 && rand(30) === 0) {
+      fast.clear();
+      slow.clear();
+    }
+    const probe = rand(4) === 0 ? urls[rand(urls.length)] : url;
+    assert.equal(fast.headerFor(probe), slow.headerFor(probe), `step ${step}`);
+    if (step % 25 === 0) {
+      assert.deepEqual(view(fast), view(slow), `step ${step}`);
+    }
+  }
+  assert.deepEqual(view(fast), view(slow));
+});
+
 test("cache: a renewed value stored in place agrees with the jar storing every header", () => {
   // The oracle is the same jar class over a store the cache does not know,
   // so every header goes through tough-cookie's parse and store.
