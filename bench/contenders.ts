@@ -9,6 +9,12 @@ export type Call = () => Promise<void>;
 
 export interface Contender {
   name: string;
+  /**
+   * The path it asks for (`/plain` when not given): its ratio is taken
+   * against bare fetch of the same URL, so that the server's answer (a
+   * Set-Cookie header or not) weighs the same on both sides.
+   */
+  path?: string;
   /** Builds the call; `close` releases what it holds. */
   setup(base: string): { call: Call; close(): void | Promise<void> };
 }
@@ -50,6 +56,45 @@ export function bigJar(domains = 100, perDomain = 10): Cookies {
     }
   }
   return cookies;
+}
+
+/** Bare fetch given what a session must give it (see the contenders). */
+function floor(name: string, readsCookies: boolean): Contender {
+  return {
+    name,
+    setup(base) {
+      const url = `${base}/plain`;
+      let send: (init: RequestInit) => Promise<Response>;
+      let close = () => {};
+      const deno = g.Deno;
+      const bun = g.Bun;
+      if (deno) {
+        const client = deno.createHttpClient({});
+        send = (init) => {
+          (init as { client?: unknown }).client = client;
+          return fetch(url, init);
+        };
+        close = () => client.close();
+      } else if (bun?.FetchSession) {
+        const session = new bun.FetchSession({ proxy: false });
+        send = (init) => session.fetch(url, init);
+        close = () => session.close();
+      } else {
+        send = (init) => fetch(url, init);
+      }
+      return {
+        call: async () => {
+          const response = await send({
+            redirect: "manual",
+            signal: new AbortController().signal,
+          });
+          if (readsCookies) response.headers.getSetCookie();
+          await response.arrayBuffer();
+        },
+        close,
+      };
+    },
+  };
 }
 
 export const contenders: Contender[] = [
@@ -98,54 +143,16 @@ export const contenders: Contender[] = [
       };
     },
   },
-  {
-    // What any session has to hand fetch to keep its promises: a client of
-    // its own (so that closing it closes its connections) and an
-    // AbortSignal per request (so that a request given up closes its
-    // socket). The floor under "Session (no cookies)".
-    name: "fetch, own client + signal",
-    setup(base) {
-      const url = `${base}/plain`;
-      const deno = g.Deno;
-      if (deno) {
-        const client = deno.createHttpClient({});
-        return {
-          call: async () => {
-            await (await fetch(url, {
-              client,
-              redirect: "manual",
-              signal: new AbortController().signal,
-            } as RequestInit)).arrayBuffer();
-          },
-          close: () => client.close(),
-        };
-      }
-      const bun = g.Bun;
-      if (bun?.FetchSession) {
-        const session = new bun.FetchSession({ proxy: false });
-        return {
-          call: async () => {
-            await (await session.fetch(url, {
-              redirect: "manual",
-              signal: new AbortController().signal,
-            })).arrayBuffer();
-          },
-          close: () => session.close(),
-        };
-      }
-      return {
-        call: async () => {
-          await (await fetch(url, {
-            redirect: "manual",
-            signal: new AbortController().signal,
-          })).arrayBuffer();
-        },
-        close() {},
-      };
-    },
-  },
+  // What any session has to hand fetch to keep its promises: a client of
+  // its own (so that closing it closes its connections) and an AbortSignal
+  // per request (so that a request given up closes its socket).
+  floor("fetch, own client + signal", false),
+  // And what a session that keeps cookies does with every response: look
+  // for Set-Cookie. The floor under "Session (no cookies)".
+  floor("fetch, own client + signal + Set-Cookie read", true),
   {
     name: "fetch + tough-cookie by hand",
+    path: "/live",
     setup(base) {
       const url = `${base}/live`;
       const jar = new CookieJar();
@@ -177,6 +184,7 @@ export const contenders: Contender[] = [
   },
   {
     name: "Session (live jar)",
+    path: "/live",
     setup(base) {
       const s = new Session({ baseUrl: base });
       return {
@@ -189,6 +197,7 @@ export const contenders: Contender[] = [
   },
   {
     name: "Session (1,000-cookie jar)",
+    path: "/live",
     setup(base) {
       const s = new Session({ baseUrl: base, cookies: bigJar() });
       return {
@@ -201,6 +210,7 @@ export const contenders: Contender[] = [
   },
   {
     name: "Session (rotating cookie)",
+    path: "/rotate",
     setup(base) {
       const s = new Session({ baseUrl: base });
       return {

@@ -73,10 +73,20 @@ async function compare(): Promise<void> {
   );
   const live = chosen.map((c) => ({ c, ...c.setup(options.url) }));
   const base = live.find(({ c }) => c.name === "fetch");
+  // Bare fetch of each path a contender asks for.
+  const bare = new Map<string, () => Promise<void>>();
+  for (const { c } of live) {
+    const path = c.path ?? "/plain";
+    if (bare.has(path)) continue;
+    const url = `${options.url}${path}`;
+    bare.set(path, async () => {
+      await (await fetch(url)).arrayBuffer();
+    });
+  }
   const samples: Record<string, number[]> = {};
-  // Each contender's rate over that of bare fetch measured right before it:
-  // the machine's speed drifts from second to second, and a pair measured
-  // back to back shares the drift.
+  // Each contender's rate over that of bare fetch of the same URL measured
+  // right before or right after it: the machine's speed drifts from second
+  // to second, and a pair measured back to back shares the drift.
   const ratios: Record<string, number[]> = {};
   // Warm-up: JIT, connections, jar.
   for (const { call } of live) {
@@ -96,10 +106,16 @@ async function compare(): Promise<void> {
       for (const [mode, count, inflight] of modes) {
         const n = Math.ceil(count / cost);
         if (base !== undefined && base.c !== c) {
-          const before = await measure(base.call, n, inflight);
+          // The second of two runs back to back is not measured like the
+          // first (the collector pays for the first's garbage, pools and
+          // caches are warmer), so the pair's order alternates.
+          const fetchFirst = rep % 2 === 0;
+          const same = bare.get(c.path ?? "/plain")!;
+          let fetchRate = fetchFirst ? await measure(same, n, inflight) : 0;
           const rate = await measure(call, n, inflight);
+          if (!fetchFirst) fetchRate = await measure(same, n, inflight);
           (samples[`${c.name}|${mode}`] ??= []).push(rate);
-          (ratios[`${c.name}|${mode}`] ??= []).push(rate / before);
+          (ratios[`${c.name}|${mode}`] ??= []).push(rate / fetchRate);
         } else {
           (samples[`${c.name}|${mode}`] ??= []).push(
             await measure(call, n, inflight),

@@ -145,8 +145,10 @@ try {
   );
   say(
     `Ratios are to the same runtime's bare fetch: on Deno and Bun, the median ` +
-      `of each run's rate over that of a bare-fetch run just before it ` +
-      `(pairs share the machine's drift), with the range of those ratios; on ` +
+      `of each run's rate over that of a run of bare fetch to the same URL ` +
+      `just before or just after it (pairs share the machine's drift; the ` +
+      `order alternates), ` +
+      `with the range of those ratios; on ` +
       `Node, the ratio of the medians.`,
   );
   for (const [runtime, data] of Object.entries(results)) {
