@@ -3,6 +3,7 @@
 // body, so that each one hands its connection back the same way.
 import { CookieJar } from "tough-cookie";
 import { Cookies, Session } from "../mod.ts";
+import { LIVE_COOKIE } from "./server.mjs";
 
 /** One GET; resolves once the body has been read. */
 export type Call = () => Promise<void>;
@@ -59,11 +60,16 @@ export function bigJar(domains = 100, perDomain = 10): Cookies {
 }
 
 /** Bare fetch given what a session must give it (see the contenders). */
-function floor(name: string, readsCookies: boolean): Contender {
+function floor(
+  name: string,
+  cookies: "none" | "read" | "by hand",
+): Contender {
+  const path = cookies === "by hand" ? "/live" : "/plain";
   return {
     name,
+    path,
     setup(base) {
-      const url = `${base}/plain`;
+      const url = `${base}${path}`;
       let send: (init: RequestInit) => Promise<Response>;
       let close = () => {};
       const deno = g.Deno;
@@ -84,11 +90,14 @@ function floor(name: string, readsCookies: boolean): Contender {
       }
       return {
         call: async () => {
-          const response = await send({
+          const init: RequestInit = {
             redirect: "manual",
             signal: new AbortController().signal,
-          });
-          if (readsCookies) response.headers.getSetCookie();
+          };
+          // The cookie the server sets, sent back as it is: no jar at all.
+          if (cookies === "by hand") init.headers = { cookie: LIVE_COOKIE };
+          const response = await send(init);
+          if (cookies !== "none") response.headers.getSetCookie();
           await response.arrayBuffer();
         },
         close,
@@ -146,10 +155,13 @@ export const contenders: Contender[] = [
   // What any session has to hand fetch to keep its promises: a client of
   // its own (so that closing it closes its connections) and an AbortSignal
   // per request (so that a request given up closes its socket).
-  floor("fetch, own client + signal", false),
+  floor("fetch, own client + signal", "none"),
   // And what a session that keeps cookies does with every response: look
   // for Set-Cookie. The floor under "Session (no cookies)".
-  floor("fetch, own client + signal + Set-Cookie read", true),
+  floor("fetch, own client + signal + Set-Cookie read", "read"),
+  // With the server's cookie sent back on every request, as a fixed
+  // header: the floor under "Session (live jar)", which has to keep it.
+  floor("fetch, own client + signal + fixed Cookie", "by hand"),
   {
     name: "fetch + tough-cookie by hand",
     path: "/live",

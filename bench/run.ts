@@ -2,7 +2,8 @@
 // by tools/bench.mjs, alternating them, and prints one JSON line of samples.
 //   run.ts '{"url":…,"reps":…,"seq":…,"conc":…,"inflight":…,"only":[…]}'
 // With "soak": N it instead sends N requests through one session with a
-// live jar and reports resident memory and open descriptors along the way.
+// live jar and reports resident memory and open descriptors along the way;
+// with "list": true it prints the contenders' names.
 import process from "node:process";
 import { readdirSync } from "node:fs";
 import { contenders, measure, runtime } from "./contenders.ts";
@@ -16,6 +17,8 @@ interface Options {
   inflight: number;
   only?: string[];
   soak?: number;
+  /** Print the contenders' names only. */
+  list?: boolean;
 }
 
 const options = JSON.parse(process.argv[process.argv.length - 1]) as Options;
@@ -88,10 +91,15 @@ async function compare(): Promise<void> {
   // right before or right after it: the machine's speed drifts from second
   // to second, and a pair measured back to back shares the drift.
   const ratios: Record<string, number[]> = {};
-  // Warm-up: JIT, connections, jar.
+  // Warm-up: JIT (a few thousand calls before the optimising compilers
+  // have taken the whole way), connections, jar.
   for (const { call } of live) {
-    await measure(call, Math.ceil(options.seq / 4), 1);
-    await measure(call, Math.ceil(options.conc / 4), options.inflight);
+    await measure(call, options.seq * 5, 1);
+    await measure(call, options.conc * 5, options.inflight);
+  }
+  for (const call of bare.values()) {
+    await measure(call, options.seq * 5, 1);
+    await measure(call, options.conc * 5, options.inflight);
   }
   const modes = [
     ["seq", options.seq, 1],
@@ -128,5 +136,9 @@ async function compare(): Promise<void> {
   console.log(JSON.stringify({ runtime, samples, ratios }));
 }
 
-if (options.soak) await soak(options.soak);
+if (options.list) {
+  console.log(
+    JSON.stringify({ runtime, names: contenders.map((c) => c.name) }),
+  );
+} else if (options.soak) await soak(options.soak);
 else await compare();

@@ -91,30 +91,46 @@ const fmt = (n) => Math.round(n).toLocaleString("en-US");
 
 const options = {
   url: server.url,
-  reps: quick ? 3 : 6,
-  seq: quick ? 200 : 400,
-  conc: quick ? 500 : 1200,
+  // Many short pairs rather than a few long ones: a pair shares less drift
+  // the shorter it is, and the median of many is steadier.
+  reps: quick ? 4 : 12,
+  seq: quick ? 100 : 200,
+  conc: quick ? 300 : 600,
   inflight: 32,
 };
 
 const results = {}; // runtime -> key -> samples
-const paired = {}; // runtime -> key -> ratios to a fetch run just before
+const paired = {}; // runtime -> key -> ratios to a fetch run next to it
 const order = ["deno", "bun", "node"];
 const started = Date.now();
+const keep = (out) => {
+  const into = results[out.runtime] ??= {};
+  for (const [key, xs] of Object.entries(out.samples)) {
+    (into[key] ??= []).push(...xs);
+  }
+  const pairs = paired[out.runtime] ??= {};
+  for (const [key, xs] of Object.entries(out.ratios ?? {})) {
+    (pairs[key] ??= []).push(...xs);
+  }
+};
 try {
+  // On Deno and Bun each contender runs in a process of its own, with bare
+  // fetch alone beside it: one process running them all mixes their
+  // garbage, their connections (32 per contender) and the shapes the
+  // runtime's fetch sees, and charges each with some of the others' cost.
+  const names = run("deno", { ...options, list: true }).names;
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < order.length; k++) {
       const kind = order[(k + round) % order.length];
-      const out = run(kind, options);
-      const into = results[out.runtime] ??= {};
-      for (const [key, xs] of Object.entries(out.samples)) {
-        (into[key] ??= []).push(...xs);
+      if (kind === "node") keep(run(kind, options));
+      else {
+        for (let i = 0; i < names.length; i++) {
+          const name = names[(i + round) % names.length];
+          if (name === "fetch") continue;
+          keep(run(kind, { ...options, only: ["fetch", name] }));
+        }
       }
-      const pairs = paired[out.runtime] ??= {};
-      for (const [key, xs] of Object.entries(out.ratios ?? {})) {
-        (pairs[key] ??= []).push(...xs);
-      }
-      process.stderr.write(`round ${round + 1}/${rounds}: ${out.runtime}\n`);
+      process.stderr.write(`round ${round + 1}/${rounds}: ${kind}\n`);
     }
   }
 
@@ -130,7 +146,7 @@ try {
   say(
     `## Benchmark: requests/second, median (min–max) of ${
       rounds * options.reps
-    } runs`,
+    } runs (bare fetch: of all its runs)`,
   );
   say();
   say(
@@ -144,12 +160,11 @@ try {
       }, Node ${process.versions.node}.`,
   );
   say(
-    `Ratios are to the same runtime's bare fetch: on Deno and Bun, the median ` +
-      `of each run's rate over that of a run of bare fetch to the same URL ` +
-      `just before or just after it (pairs share the machine's drift; the ` +
-      `order alternates), ` +
-      `with the range of those ratios; on ` +
-      `Node, the ratio of the medians.`,
+    `On Deno and Bun each contender runs in a process of its own beside ` +
+      `bare fetch, and its ratio is the median of each run's rate over that ` +
+      `of a run of bare fetch to the same URL just before or just after it ` +
+      `(pairs share the machine's drift; the order alternates), with the ` +
+      `range of those ratios; on Node, the ratio of the medians.`,
   );
   for (const [runtime, data] of Object.entries(results)) {
     const isNode = runtime.startsWith("Node");
