@@ -1,0 +1,144 @@
+// Where a session's cost over bare fetch goes, step by step, on Deno or Bun
+// (driven by tools/floor.mjs, one process per step). Each step adds one
+// thing to the one before it, and is measured against bare fetch of the
+// same URL in pairs of short runs, fetch first and fetch second in turn:
+//   own client        fetch with a client of its own (Deno.createHttpClient,
+//                     Bun.FetchSession): what lets a session close its
+//                     connections
+//   + signal          and redirect: "manual" with an AbortSignal per
+//                     request: what lets a request given up close its socket
+//   + Set-Cookie read and a look at the response's Set-Cookie, which a
+//                     session that keeps cookies takes on every response
+//   + fixed Cookie    (/live) and the server's cookie sent back as a fixed
+//                     header: no jar, no parsing
+//   minimal session   what a session must do besides, in a dozen lines with
+//                     this library's parts: the resolved URL remembered, the
+//                     Cookie header from the jar, one shared timer for the
+//                     timeouts, Set-Cookie stored, history on the response
+//   Session           Session#get
+//   floor.ts '{"url":…,"step":…,"path":…,"inflight":…,"pairs":…}'
+// prints one JSON line: the median ratio of the pairs and their quartiles.
+import process from "node:process";
+import { createClient } from "../clients.ts";
+import { Deadlines } from "../deadline.ts";
+import { Cookies, Session } from "../mod.ts";
+import { LIVE_COOKIE } from "./server.mjs";
+
+interface Options {
+  url: string;
+  step: string;
+  path: string;
+  inflight: number;
+  pairs: number;
+}
+
+const options = JSON.parse(process.argv[process.argv.length - 1]) as Options;
+const url = `${options.url}${options.path}`;
+const origin = new URL(options.url);
+const client = createClient(origin, {});
+const send = (init: RequestInit) => client.sendUrl!(url, init);
+
+function minimalSession(): () => Promise<Response> {
+  const cookies = new Cookies();
+  const deadlines = new Deadlines();
+  const resolved = new Map<string, string>();
+  return () => {
+    let href = resolved.get(options.path);
+    if (href === undefined) {
+      href = new URL(options.path, options.url).href;
+      resolved.set(options.path, href);
+    }
+    const controller = new AbortController();
+    const init: RequestInit = { redirect: "manual", signal: controller.signal };
+    const cookie = cookies.headerFor(href);
+    if (cookie !== "") init.headers = { cookie };
+    const sent = client.sendUrl!(href, init);
+    return deadlines.wait(sent, 30_000, () => controller.abort()).then((r) => {
+      const set = r.headers.getSetCookie();
+      if (set.length > 0) cookies.storeResponse(href, set);
+      const described = r as Response & { history: []; retryCount: number };
+      described.history = [];
+      described.retryCount = 0;
+      return r;
+    });
+  };
+}
+
+function stepCall(step: string): () => Promise<Response> {
+  switch (step) {
+    case "own client":
+      return () => send({});
+    case "+ signal":
+      return () =>
+        send({ redirect: "manual", signal: new AbortController().signal });
+    case "+ Set-Cookie read":
+      return async () => {
+        const r = await send({
+          redirect: "manual",
+          signal: new AbortController().signal,
+        });
+        r.headers.getSetCookie();
+        return r;
+      };
+    case "+ fixed Cookie":
+      return async () => {
+        const r = await send({
+          redirect: "manual",
+          signal: new AbortController().signal,
+          headers: { cookie: LIVE_COOKIE },
+        });
+        r.headers.getSetCookie();
+        return r;
+      };
+    case "minimal session":
+      return minimalSession();
+    case "Session": {
+      const s = new Session({ baseUrl: options.url });
+      return () => s.get(options.path);
+    }
+  }
+  throw new TypeError(`unknown step: ${step}`);
+}
+
+const call = stepCall(options.step);
+const contender = async () => {
+  await (await call()).arrayBuffer();
+};
+const bare = async () => {
+  await (await fetch(url)).arrayBuffer();
+};
+
+/** Requests per millisecond for `count` calls, `inflight` at a time. */
+async function rate(f: () => Promise<void>, count: number): Promise<number> {
+  const started = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      next++;
+      await f();
+    }
+  };
+  await Promise.all(Array.from({ length: options.inflight }, worker));
+  return count / (performance.now() - started);
+}
+
+const n = options.inflight > 1 ? 640 : 160;
+for (let i = 0; i < 6; i++) {
+  await rate(bare, n);
+  await rate(contender, n);
+}
+const ratios: number[] = [];
+for (let p = 0; p < options.pairs; p++) {
+  if (p % 2 === 0) {
+    const a = await rate(bare, n);
+    ratios.push(await rate(contender, n) / a);
+  } else {
+    const b = await rate(contender, n);
+    ratios.push(b / await rate(bare, n));
+  }
+}
+ratios.sort((a, b) => a - b);
+const at = (q: number) => ratios[Math.floor((ratios.length - 1) * q)];
+console.log(JSON.stringify({ median: at(0.5), q1: at(0.25), q3: at(0.75) }));
+client.close();
+process.exit(0);

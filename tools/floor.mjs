@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+// `npm run bench:floor`: where a session's cost over bare fetch goes, step
+// by step (see bench/floor.ts), on Deno and Bun, sequential and with 32 in
+// flight. Every step runs in processes of its own (--processes N, default
+// 3), each reporting the median of its paired ratios; the table gives the
+// median over the processes and their range. About 10 minutes.
+//   --processes N   processes per cell   --pairs N   pairs per process (40)
+import { spawnSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startServer } from "../bench/server.mjs";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const bin = (name) => join(root, "node_modules", ".bin", name);
+const args = process.argv.slice(2);
+const value = (name, fallback) => {
+  const at = args.indexOf(name);
+  return at === -1 ? fallback : Number(args[at + 1]);
+};
+const processes = value("--processes", 3);
+const pairs = value("--pairs", 40);
+
+spawnSync("bash", [join(root, "tools", "bench-setup.sh")], {
+  stdio: "inherit",
+});
+const server = await startServer();
+
+const steps = [
+  ["own client", "/plain"],
+  ["+ signal", "/plain"],
+  ["+ Set-Cookie read", "/plain"],
+  ["minimal session", "/plain"],
+  ["Session", "/plain"],
+  ["+ fixed Cookie", "/live"],
+  ["minimal session", "/live"],
+  ["Session", "/live"],
+];
+const runners = {
+  Deno: (o) => [bin("deno"), ["run", "-A", "bench/floor.ts", o]],
+  Bun: (o) => [bin("bun"), ["bench/floor.ts", o]],
+};
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+const lines = [];
+try {
+  for (const [runtime, runner] of Object.entries(runners)) {
+    lines.push("", `### ${runtime}`, "");
+    lines.push("| step | path | sequential | 32 in flight |");
+    lines.push("| --- | --- | ---: | ---: |");
+    for (const [step, path] of steps) {
+      const cells = [];
+      for (const inflight of [1, 32]) {
+        const got = [];
+        for (let i = 0; i < processes; i++) {
+          const o = JSON.stringify({
+            url: server.url,
+            step,
+            path,
+            inflight,
+            pairs,
+          });
+          const [cmd, argv] = runner(o);
+          const r = spawnSync(cmd, argv, {
+            cwd: root,
+            encoding: "utf8",
+            env: { ...process.env, NO_COLOR: "1" },
+          });
+          const last = (r.stdout ?? "").trim().split("\n").pop();
+          try {
+            got.push(JSON.parse(last).median);
+          } catch {
+            throw new Error(`${runtime} ${step}:\n${r.stdout}\n${r.stderr}`);
+          }
+        }
+        cells.push(
+          `${median(got).toFixed(2)}× (${Math.min(...got).toFixed(2)}–${
+            Math.max(...got).toFixed(2)
+          })`,
+        );
+      }
+      lines.push(`| ${step} | ${path} | ${cells[0]} | ${cells[1]} |`);
+      process.stderr.write(`${runtime}: ${step} ${path}\n`);
+    }
+  }
+} finally {
+  await server.close();
+}
+console.log(
+  `## Where the time goes: ratio to bare fetch of the same URL (${server.kind})`,
+);
+console.log(lines.join("\n"));
