@@ -15,7 +15,8 @@
 //                     this library's parts: the resolved URL remembered, the
 //                     Cookie header from the jar, one shared timer for the
 //                     timeouts, Set-Cookie stored, history on the response
-//   Session           Session#get
+//   Session           Session#get (of the module at "module" when given:
+//                     another checkout's mod.ts, to measure a change)
 //   floor.ts '{"url":…,"step":…,"path":…,"inflight":…,"pairs":…}'
 // prints one JSON line: the median ratio of the pairs and their quartiles.
 import process from "node:process";
@@ -30,6 +31,7 @@ interface Options {
   path: string;
   inflight: number;
   pairs: number;
+  module?: string;
 }
 
 const options = JSON.parse(process.argv[process.argv.length - 1]) as Options;
@@ -93,13 +95,16 @@ function stepCall(step: string): () => Promise<Response> {
     case "minimal session":
       return minimalSession();
     case "Session": {
-      const s = new Session({ baseUrl: options.url });
+      const s = new Other({ baseUrl: options.url });
       return () => s.get(options.path);
     }
   }
   throw new TypeError(`unknown step: ${step}`);
 }
 
+const Other: typeof Session = options.module
+  ? (await import(options.module)).Session
+  : Session;
 const call = stepCall(options.step);
 const contender = async () => {
   await (await call()).arrayBuffer();

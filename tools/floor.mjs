@@ -5,8 +5,10 @@
 // 3), each reporting the median of its paired ratios; the table gives the
 // median over the processes and their range. About 10 minutes.
 //   --processes N   processes per cell   --pairs N   pairs per process (40)
+//   --against DIR   also Session from another checkout (DIR/mod.ts)
+//   --only-session  only the Session rows (with --against: an A/B)
 import { spawnSync } from "node:child_process";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startServer } from "../bench/server.mjs";
 
@@ -19,13 +21,15 @@ const value = (name, fallback) => {
 };
 const processes = value("--processes", 3);
 const pairs = value("--pairs", 40);
+const at = args.indexOf("--against");
+const against = at === -1 ? undefined : resolve(args[at + 1], "mod.ts");
 
 spawnSync("bash", [join(root, "tools", "bench-setup.sh")], {
   stdio: "inherit",
 });
 const server = await startServer();
 
-const steps = [
+let steps = [
   ["own client", "/plain"],
   ["+ signal", "/plain"],
   ["+ Set-Cookie read", "/plain"],
@@ -35,6 +39,14 @@ const steps = [
   ["minimal session", "/live"],
   ["Session", "/live"],
 ];
+if (args.includes("--only-session")) {
+  steps = steps.filter(([step]) => step === "Session");
+}
+if (against) {
+  steps = steps.flatMap((s) =>
+    s[0] === "Session" ? [s, [s[0], s[1], against]] : [s]
+  );
+}
 const runners = {
   Deno: (o) => [bin("deno"), ["run", "-A", "bench/floor.ts", o]],
   Bun: (o) => [bin("bun"), ["bench/floor.ts", o]],
@@ -47,7 +59,7 @@ try {
     lines.push("", `### ${runtime}`, "");
     lines.push("| step | path | sequential | 32 in flight |");
     lines.push("| --- | --- | ---: | ---: |");
-    for (const [step, path] of steps) {
+    for (const [step, path, module] of steps) {
       const cells = [];
       for (const inflight of [1, 32]) {
         const got = [];
@@ -58,6 +70,7 @@ try {
             path,
             inflight,
             pairs,
+            module,
           });
           const [cmd, argv] = runner(o);
           const r = spawnSync(cmd, argv, {
@@ -78,7 +91,8 @@ try {
           })`,
         );
       }
-      lines.push(`| ${step} | ${path} | ${cells[0]} | ${cells[1]} |`);
+      const name = module ? `${step} (${module})` : step;
+      lines.push(`| ${name} | ${path} | ${cells[0]} | ${cells[1]} |`);
       process.stderr.write(`${runtime}: ${step} ${path}\n`);
     }
   }
