@@ -54,47 +54,55 @@ const runners = {
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 const lines = [];
+/** One process's median ratio for a step. */
+function measure(runner, label, [step, path, module], inflight) {
+  const o = JSON.stringify({
+    url: server.url,
+    step,
+    path,
+    inflight,
+    pairs,
+    module,
+  });
+  const [cmd, argv] = runner(o);
+  const r = spawnSync(cmd, argv, {
+    cwd: root,
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  const last = (r.stdout ?? "").trim().split("\n").pop();
+  try {
+    return JSON.parse(last).median;
+  } catch {
+    throw new Error(`${label} ${step}:\n${r.stdout}\n${r.stderr}`);
+  }
+}
 try {
   for (const [runtime, runner] of Object.entries(runners)) {
+    // Every step once per round, so that steps compared share the
+    // machine's drift over minutes too.
+    const got = steps.map(() => ({ 1: [], 32: [] }));
+    for (let i = 0; i < processes; i++) {
+      for (const inflight of [1, 32]) {
+        steps.forEach((s, k) =>
+          got[k][inflight].push(measure(runner, runtime, s, inflight))
+        );
+      }
+      process.stderr.write(`${runtime}: round ${i + 1}/${processes}\n`);
+    }
     lines.push("", `### ${runtime}`, "");
     lines.push("| step | path | sequential | 32 in flight |");
     lines.push("| --- | --- | ---: | ---: |");
-    for (const [step, path, module] of steps) {
-      const cells = [];
-      for (const inflight of [1, 32]) {
-        const got = [];
-        for (let i = 0; i < processes; i++) {
-          const o = JSON.stringify({
-            url: server.url,
-            step,
-            path,
-            inflight,
-            pairs,
-            module,
-          });
-          const [cmd, argv] = runner(o);
-          const r = spawnSync(cmd, argv, {
-            cwd: root,
-            encoding: "utf8",
-            env: { ...process.env, NO_COLOR: "1" },
-          });
-          const last = (r.stdout ?? "").trim().split("\n").pop();
-          try {
-            got.push(JSON.parse(last).median);
-          } catch {
-            throw new Error(`${runtime} ${step}:\n${r.stdout}\n${r.stderr}`);
-          }
-        }
-        cells.push(
-          `${median(got).toFixed(2)}× (${Math.min(...got).toFixed(2)}–${
-            Math.max(...got).toFixed(2)
-          })`,
-        );
-      }
+    steps.forEach(([step, path, module], k) => {
+      const cell = (xs) =>
+        `${median(xs).toFixed(2)}× (${Math.min(...xs).toFixed(2)}–${
+          Math.max(...xs).toFixed(2)
+        })`;
       const name = module ? `${step} (${module})` : step;
-      lines.push(`| ${name} | ${path} | ${cells[0]} | ${cells[1]} |`);
-      process.stderr.write(`${runtime}: ${step} ${path}\n`);
-    }
+      lines.push(
+        `| ${name} | ${path} | ${cell(got[k][1])} | ${cell(got[k][32])} |`,
+      );
+    });
   }
 } finally {
   await server.close();
