@@ -7,6 +7,7 @@
 //   --processes N   processes per cell   --pairs N   pairs per process (40)
 //   --against DIR   also Session from another checkout (DIR/mod.ts)
 //   --only-session  only the Session rows (with --against: an A/B)
+//   --runtime NAME  Deno or Bun only
 import { spawnSync } from "node:child_process";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -78,7 +79,11 @@ function measure(runner, label, [step, path, module], inflight) {
   }
 }
 try {
+  const only = args.indexOf("--runtime");
   for (const [runtime, runner] of Object.entries(runners)) {
+    if (only !== -1 && args[only + 1].toLowerCase() !== runtime.toLowerCase()) {
+      continue;
+    }
     // Every step once per round, so that steps compared share the
     // machine's drift over minutes too.
     const got = steps.map(() => ({ 1: [], 32: [] }));
