@@ -7,6 +7,7 @@
 //           server refreshes each time, which the next request sends back)
 //   /rotate Set-Cookie with a new value on every response
 import { spawn, spawnSync } from "node:child_process";
+import process from "node:process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
@@ -117,10 +118,23 @@ async function startNginx(binary) {
       continue;
     }
     if (exited) continue;
+    // A bench that dies before close() (an uncaught error, process.exit)
+    // takes its nginx with it rather than leave it running.
+    const orphaned = () => {
+      if (!exited) child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    };
+    process.once("exit", orphaned);
+    // Deno.exit() skips Node's "exit" event but dispatches "unload".
+    if (globalThis.Deno) globalThis.addEventListener("unload", orphaned);
     return {
       kind: "nginx",
       url: `http://127.0.0.1:${port}`,
       async close() {
+        process.off("exit", orphaned);
+        if (globalThis.Deno) {
+          globalThis.removeEventListener("unload", orphaned);
+        }
         if (!exited) {
           child.kill("SIGQUIT");
           await gone;
