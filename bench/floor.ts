@@ -23,6 +23,7 @@ import process from "node:process";
 import { createClient } from "../clients.ts";
 import { Deadlines } from "../deadline.ts";
 import { Cookies, Session } from "../mod.ts";
+import { measure } from "./contenders.ts";
 import { LIVE_COOKIE } from "./server.mjs";
 
 interface Options {
@@ -113,19 +114,8 @@ const bare = async () => {
   await (await fetch(url)).arrayBuffer();
 };
 
-/** Requests per millisecond for `count` calls, `inflight` at a time. */
-async function rate(f: () => Promise<void>, count: number): Promise<number> {
-  const started = performance.now();
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      next++;
-      await f();
-    }
-  };
-  await Promise.all(Array.from({ length: options.inflight }, worker));
-  return count / (performance.now() - started);
-}
+const rate = (f: () => Promise<void>, count: number) =>
+  measure(f, count, options.inflight);
 
 const n = options.inflight > 1 ? 640 : 160;
 for (let i = 0; i < 6; i++) {

@@ -27,6 +27,14 @@ async function get(s: Session, path: string, init = {}): Promise<void> {
   await (await s.get(path, init)).arrayBuffer();
 }
 
+/** A repeatable random source: `rand(n)` is a whole number below n. */
+function seeded(seed: number): (n: number) => number {
+  return (n) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+}
+
 /** Resolves once the wall clock has passed `at`: expiry is about time. */
 async function clockPast(at: number): Promise<void> {
   while (Date.now() <= at) {
@@ -255,11 +263,7 @@ test("cache: agrees with tough-cookie after random changes", () => {
     "other.org",
   ];
   const paths = ["/", "/x", "/x/y", "/xy", "/z/"];
-  let seed = 7;
-  const rand = (n: number) => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed % n;
-  };
+  const rand = seeded(7);
   for (let step = 0; step < 3000; step++) {
     const host = hosts[rand(hosts.length)];
     const path = paths[rand(paths.length)];
@@ -328,11 +332,7 @@ test("cache: the same URL and the same Set-Cookie again and again agree with an 
     "sid=1; Path=/; Expires=Wed, 01 Jan 2020 00:00:00 GMT",
     "u=1; Secure; Path=/",
   ];
-  let seed = 5;
-  const rand = (n: number) => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed % n;
-  };
+  const rand = seeded(5);
   const view = (c: Cookies) =>
     c.list().map((x) =>
       [x.key, x.value, x.domain, x.path, x.secure, x.hostOnly].join("|")
@@ -393,11 +393,7 @@ test("cache: a renewed value stored in place agrees with the jar storing every h
     "; Max-Age=100",
   ];
   const values = ["v", "", "a-b_c.9", '"quoted"', "with space", "ü"];
-  let seed = 11;
-  const rand = (n: number) => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed % n;
-  };
+  const rand = seeded(11);
   // A Max-Age expiry is fixed when each jar stores the cookie, a millisecond
   // or so apart: it is compared as "soon", an Expires date exactly.
   const expiry = (t: number | undefined) =>
@@ -521,11 +517,7 @@ test("cache: renewals agree with the jar storing every header under per-domain a
     "; Expires=Wed, 01 Jan 2020 00:00:00 GMT",
   ];
   const names = ["k0", "k1", "k2", "k3", "k4", "k5", "__Host-h", "__Secure-s"];
-  let seed = 7;
-  const rand = (n: number) => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed % n;
-  };
+  const rand = seeded(7);
   const view = (c: Cookies) =>
     c.list().map((x) =>
       [x.key, x.value, x.domain, x.path, x.secure, x.httpOnly, x.hostOnly]
