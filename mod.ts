@@ -93,8 +93,9 @@ export {
   type OriginStats,
   Pool,
   type PoolOptions,
-  type Transport,
+  type TransportSettings,
 } from "./pool.ts";
+export type { Hop, Stage, Transport } from "./_transport.ts";
 export { type TlsOptions, UnsupportedTransportError } from "./clients.ts";
 export {
   matchesNoProxy,

@@ -157,12 +157,12 @@ interface Entry {
  *
  * @example
  * ```ts
- * import type { Transport } from "@fetchkit/session";
+ * import type { TransportSettings } from "@fetchkit/session";
  *
- * const t: Transport = { proxy: new URL("http://127.0.0.1:3128"), tls: {} };
+ * const t: TransportSettings = { proxy: new URL("http://127.0.0.1:3128"), tls: {} };
  * ```
  */
-export interface Transport {
+export interface TransportSettings {
   /** The proxy to go through; `null` or absent for a direct connection. */
   proxy?: URL | null;
   /** TLS settings. */
@@ -279,7 +279,7 @@ export class Pool {
   }
 
   /** The client for a key, made (after waiting for room) when missing. */
-  #keyOf(url: URL, transport: Transport): string {
+  #keyOf(url: URL, transport: TransportSettings): string {
     // The common case, direct and with the default TLS settings, is keyed by
     // the origin alone (a JSON key never equals an origin).
     if (!transport.proxy && transport.tls === undefined) return url.origin;
@@ -296,7 +296,7 @@ export class Pool {
 
   async #client(
     url: URL,
-    transport: Transport,
+    transport: TransportSettings,
     signal?: AbortSignal,
     key: string = this.#keyOf(url, transport),
   ): Promise<Entry> {
@@ -421,7 +421,7 @@ export class Pool {
   async fetch(
     request: Request,
     signal?: AbortSignal,
-    transport: Transport = {},
+    transport: TransportSettings = {},
   ): Promise<Response> {
     if (this.#closed) throw new TypeError("The pool is closed");
     return await this.#dispatch(
@@ -458,7 +458,7 @@ export class Pool {
     url: URL,
     href: string,
     init: RequestInit,
-    transport: Transport = {},
+    transport: TransportSettings = {},
   ): Promise<Response> {
     if (this.#closed) {
       return Promise.reject(new TypeError("The pool is closed"));
@@ -519,7 +519,7 @@ export class Pool {
 
   async #dispatch(
     url: URL,
-    transport: Transport,
+    transport: TransportSettings,
     signal: AbortSignal | undefined,
     send: (client: Client) => Promise<Response>,
   ): Promise<Response> {
