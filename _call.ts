@@ -118,27 +118,31 @@ export class Call {
       prepared.url,
       prepared.headers,
       prepared.body,
+      prepared.target,
     );
   }
 
   /** Gives the call up: everything listening to its signal stops. */
   readonly abort = (): void => this.#controller.abort();
 
-  /** A hop of this call to a URL (its fragment is dropped). */
+  /**
+   * A hop of this call to a URL (its fragment is dropped); `parsed` is the
+   * URL's origin and scheme, parsed, when the caller has it.
+   */
   hopTo(
     method: string,
     url: string,
     headers: Headers,
     body: BodyInit | null,
+    parsed: URL = new URL(url),
   ): Hop {
-    const sent = withoutFragment(url);
     return {
       method,
-      url: sent,
+      url: withoutFragment(url),
       headers,
       body,
       signal: this.signal,
-      proxy: this.via.proxyFor(new URL(sent), this.plan.proxy),
+      proxy: this.via.proxyFor(parsed, this.plan.proxy),
       tls: this.plan.tls as TlsOptions | undefined,
     };
   }

@@ -66,6 +66,8 @@ export interface Prepared {
   method: string;
   /** The URL to send, query included, fragment kept (fetch drops it). */
   url: string;
+  /** The URL's origin, parsed (its query may not be the one sent). */
+  target: URL;
   headers: Headers;
   body: BodyInit | null;
   /** The `Authorization` of Basic credentials (the call's or the URL's). */
@@ -328,7 +330,16 @@ export function prepare(
     headers.set("authorization", basic);
   }
   const authFn = typeof auth === "function" ? auth : undefined;
-  return { method, url: href, headers, body, basic, authFn, cookies };
+  return {
+    method,
+    url: href,
+    target: url,
+    headers,
+    body,
+    basic,
+    authFn,
+    cookies,
+  };
 }
 
 /**
@@ -382,6 +393,7 @@ export async function preparedOf(
   return {
     method: request.method,
     url: request.url,
+    target: new URL(request.url),
     headers,
     body,
     basic: undefined,

@@ -151,6 +151,7 @@ async function follow(
     next.href,
     parts.headers,
     parts.body,
+    next,
   );
   if (hooks.beforeRedirect.length === 0) return following;
   const built = requestOf(following, true);
@@ -166,23 +167,22 @@ async function follow(
 }
 
 /**
- * The redirect stage over the next step.
+ * The redirect stage over the next step. A response that is not a redirect
+ * passes through one `then`.
  *
  * @param next the step below: retries, the attempt or transmit
  * @returns the step that follows redirects
  */
 export function redirects(next: Step): Step {
-  return async (hop, call) => {
-    for (;;) {
-      const response = await next(hop, call);
-      const location = response.headers.get("location");
-      if (location === null || !isRedirect(response.status)) return response;
-      hop = await follow(
-        hop,
-        response,
-        await target(response, location, call),
-        call,
-      );
-    }
-  };
+  const hopFrom = (hop: Hop, call: Call): Promise<Response> =>
+    next(hop, call).then((response) => {
+      const location = isRedirect(response.status)
+        ? response.headers.get("location")
+        : null;
+      if (location === null) return response;
+      return target(response, location, call)
+        .then((url) => follow(hop, response, url, call))
+        .then((following) => hopFrom(following, call));
+    });
+  return hopFrom;
 }

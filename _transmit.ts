@@ -70,28 +70,43 @@ function storeCookies(
   return jar.storeResponseAsync(from, setCookies);
 }
 
+/** Through the stages and the transport; Set-Cookie kept. */
+function send(hop: Hop, call: Call): Promise<Response> {
+  call.hop = hop;
+  let sent: Promise<Response>;
+  try {
+    call.signal.throwIfAborted();
+    sent = call.via.send(hop);
+  } catch (error) {
+    return Promise.reject(call.transportError(error, hop));
+  }
+  return sent.then((response) => {
+    const stored = storeCookies(call, response, hop);
+    return stored === undefined ? response : stored.then(() => response);
+  }, (error) => {
+    throw call.transportError(error, hop);
+  });
+}
+
 /**
  * Sends one hop: cookies on, through the stages and transport, cookies kept.
+ * Not an async function: with a synchronous jar, a hop takes one `then`.
  *
  * @param hop the hop
  * @param call its call
  * @returns the response
  */
-export async function transmit(hop: Hop, call: Call): Promise<Response> {
+export function transmit(hop: Hop, call: Call): Promise<Response> {
   // A proxy's credentials are for the proxy alone, never for an origin
   // (requests CVE-2023-32681, undici CVE-2024-24758).
   hop.headers.delete("proxy-authorization");
-  const applied = applyCookies(hop, call);
-  if (applied !== undefined) await applied;
-  call.hop = hop;
-  let response: Response;
+  let applied: void | Promise<void>;
   try {
-    call.signal.throwIfAborted();
-    response = await call.via.send(hop);
+    applied = applyCookies(hop, call);
   } catch (error) {
-    throw call.transportError(error, hop);
+    return Promise.reject(error);
   }
-  const stored = storeCookies(call, response, hop);
-  if (stored !== undefined) await stored;
-  return response;
+  return applied === undefined
+    ? send(hop, call)
+    : applied.then(() => send(hop, call));
 }

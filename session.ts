@@ -550,19 +550,21 @@ export class Session implements AsyncDisposable, Disposable {
   }
 }
 
+let lastUrl = new URL("http://localhost/");
 /** The pool as the session's transport. */
 function poolSend(pool: Pool, hop: Hop): Promise<Response> {
   const init: RequestInit = {
-    method: hop.method,
     headers: hop.headers,
-    body: hop.body,
     signal: hop.signal,
     redirect: "manual",
   };
+  if (hop.method !== "GET") init.method = hop.method;
+  if (hop.body !== null) init.body = hop.body;
   if (hop.body instanceof ReadableStream) {
     (init as { duplex?: string }).duplex = "half";
   }
-  return pool.send(new URL(hop.url), hop.url, init, {
+  if (lastUrl.href !== hop.url) lastUrl = new URL(hop.url);
+  return pool.send(lastUrl, hop.url, init, {
     proxy: hop.proxy,
     tls: hop.tls,
   });

@@ -138,7 +138,7 @@ test("timeout: bounds the whole redirect chain", async () => {
     const started = performance.now();
     await assert.rejects(s.get("/0"), TimeoutError);
     assert.ok(performance.now() - started < 200 * 5);
-    assert.ok(server.seen.length >= 3, `${server.seen.length} hops`);
+    assert.ok(server.seen.length >= 2, `${server.seen.length} hops`);
   } finally {
     await server.close();
   }
