@@ -59,6 +59,7 @@ import { resolveRetry, type RetryInput, type RetryPolicy } from "./retry.ts";
 import { Pool, type PoolOptions } from "./pool.ts";
 import { DeadlineExceeded, Deadlines } from "./deadline.ts";
 import { type TlsOptions, UnsupportedTransportError } from "./clients.ts";
+import { jsonBody } from "./_body.ts";
 import { proxyFor, type ProxyOption, snapshotEnv } from "./proxy.ts";
 import {
   isRedirect,
@@ -873,20 +874,7 @@ export class Session implements AsyncDisposable, Disposable {
       throw new TypeError("Give only one of json, form and body");
     }
     if (init.json !== undefined) {
-      let text: string | undefined;
-      try {
-        text = JSON.stringify(init.json);
-      } catch (cause) {
-        throw new TypeError(
-          `The json value cannot be serialised: ${(cause as Error).message}`,
-          { cause },
-        );
-      }
-      if (text === undefined) {
-        throw new TypeError(
-          `The json value cannot be serialised: ${typeof init.json}`,
-        );
-      }
+      const text = jsonBody(init.json);
       if (!headers.has("content-type")) {
         headers.set("content-type", "application/json");
       }
