@@ -39,7 +39,6 @@ import {
 } from "./hooks.ts";
 import {
   appendParams,
-  assertHeader,
   type CookiesInput,
   type HeadersInput,
   mergeCookies,
@@ -521,8 +520,11 @@ export class Session implements AsyncDisposable, Disposable {
     this.baseUrl = options.baseUrl;
     this.headers = new TrackedHeaders();
     if (options.headers) {
-      for (const [k, v] of new Headers(options.headers)) assertHeader(k, v);
-      this.headers = new TrackedHeaders(options.headers);
+      // Checked as a request's headers are: a name that is not a token, a
+      // value that is not a string or a number, CR, LF or NUL.
+      this.headers = new TrackedHeaders(
+        mergeHeaders(new Headers(), options.headers),
+      );
     }
     this.params = mergeParams(new URLSearchParams(), options.params);
     this.auth = options.auth ?? undefined;
