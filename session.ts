@@ -59,6 +59,7 @@ import { Pool, type PoolOptions } from "./pool.ts";
 import { DeadlineExceeded, Deadlines } from "./deadline.ts";
 import { type TlsOptions, UnsupportedTransportError } from "./clients.ts";
 import { jsonBody } from "./_body.ts";
+import { decodeBody } from "./_decode.ts";
 import { proxyFor, type ProxyOption, snapshotEnv } from "./proxy.ts";
 import {
   isRedirect,
@@ -1090,7 +1091,7 @@ export class Session implements AsyncDisposable, Disposable {
     return this.#deadlines.wait(sent, timeout, () => giveUp.abort()).then(
       (response) =>
         this.#fastDone(
-          response,
+          decodeBody(response),
           init,
           href,
           requestInit,
@@ -1334,10 +1335,12 @@ export class Session implements AsyncDisposable, Disposable {
     });
     try {
       signal.throwIfAborted();
-      response = await this.pool.fetch(
-        new Request(withoutProxyAuthorization(request), { signal }),
-        signal,
-        { proxy, tls: flight.tls },
+      response = decodeBody(
+        await this.pool.fetch(
+          new Request(withoutProxyAuthorization(request), { signal }),
+          signal,
+          { proxy, tls: flight.tls },
+        ),
       );
     } catch (error) {
       if (error instanceof UnsupportedTransportError) throw error;
