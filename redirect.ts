@@ -97,8 +97,8 @@ export function shouldStripAuth(from: URL, to: URL): boolean {
 // a Location with bytes above 0x7F is nearly always UTF-8 (what browsers and
 // requests read it as). Bytes that are not valid UTF-8 keep the Latin-1
 // reading.
-const NON_ASCII = /[^\x00-\x7f]/;
-const ABOVE_LATIN1 = /[^\x00-\xff]/;
+const NON_ASCII = /[\u0080-\uffff]/;
+const ABOVE_LATIN1 = /[\u0100-\uffff]/;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 function locationText(location: string): string {

@@ -490,7 +490,7 @@ for (const [what, coding, bytes] of ENCODED) {
 }
 
 test("parity: an empty deflate body is an empty body, and HEAD has none", () =>
-  withServer((req, res) => {
+  withServer((_req, res) => {
     res.writeHead(200, { "content-encoding": "deflate", "content-length": 0 });
     res.end();
   }, async (server) => {
