@@ -105,6 +105,33 @@ for (const [how, call] of COOKIE_CALLS) {
     }));
 }
 
+for (const [how, call] of COOKIE_CALLS) {
+  test(`parity: ${how} does not follow a redirect to another origin`, async () => {
+    const other = await serve(echo);
+    try {
+      await withServer((req, res) => {
+        const m = req.url!.match(/^\/start\/(\d{3})$/);
+        res.writeHead(Number(m![1]), { location: `${other.origin}/end` });
+        res.end();
+      }, async (server) => {
+        for (const status of REDIRECTS) {
+          await using s = new Session({ baseUrl: server.origin });
+          const r = await call(s, status);
+          assert.equal(r.status, 200);
+          await r.body?.cancel();
+          assert.deepEqual(pairs(server.seen.at(-1)!.headers.cookie), [
+            "foo=bar",
+          ]);
+          assert.equal(other.seen.at(-1)!.headers.cookie, undefined);
+        }
+        assert.equal(other.seen.length, REDIRECTS.length);
+      });
+    } finally {
+      await other.close();
+    }
+  });
+}
+
 // ---------------------------------------------------------------------------
 // 2. A Location holding UTF-8 bytes.
 
