@@ -387,10 +387,11 @@ function pickDigest(header: string): DigestState | undefined {
 /**
  * HTTP Digest credentials (RFC 7616): MD5, SHA-256, SHA-512-256 (SHA-512/256
  * of FIPS 180-4) and SHA-512, and their `-sess` forms, with `qop=auth` (or
- * none, for old servers); the strongest offered is answered. The first request to an origin
- * is answered with a challenge and sent again, authenticated; later requests
- * to that origin sign the remembered nonce up front with an increasing nonce
- * count, and a `stale=true` challenge is answered once with the new nonce.
+ * none, for old servers); the strongest offered is answered. The first
+ * request to an origin is answered with a challenge and sent again,
+ * authenticated; later requests to that origin sign the remembered nonce up
+ * front with an increasing nonce count, and a `stale=true` challenge is
+ * answered once with the new nonce.
  * Redirects to another origin carry nothing.
  *
  * @example
