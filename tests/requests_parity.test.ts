@@ -487,6 +487,7 @@ for (const [what, coding, bytes] of ENCODED) {
         const moved = zlib.deflateSync("moved");
         res.writeHead(302, {
           location: "/body",
+          "set-cookie": "moved=1; Path=/",
           "content-encoding": "deflate",
           "content-length": moved.length,
         });
@@ -512,7 +513,9 @@ for (const [what, coding, bytes] of ENCODED) {
       const redirected = await s.get("/moved");
       assert.equal(await redirected.text(), TEXT);
       assert.equal(await redirected.history[0].text(), "moved");
+      // The decoded response keeps its Set-Cookie: the next hop sends it.
       assert.equal(server.seen.length, 4);
+      assert.equal(server.seen[3].headers.cookie, "moved=1");
     }));
 }
 
