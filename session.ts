@@ -32,7 +32,8 @@ import { Deadlines } from "./deadline.ts";
 import { SessionClosedError } from "./errors.ts";
 import { urlProblem } from "./guard.ts";
 import { checkHooks, type Hooks } from "./hooks.ts";
-import { assertHeader, mergeParams } from "./merge.ts";
+import { mergeHeaders, mergeParams } from "./merge.ts";
+import { decodeBody } from "./_decode.ts";
 import type {
   RequestOptions,
   SendOptions,
@@ -69,10 +70,10 @@ export type {
 const DEFAULT_TIMEOUT = 30_000;
 const DEFAULT_MAX_REDIRECTS = 30;
 
+// Checked as a request's headers are: a name that is not a token, a value
+// that is not a string, number or boolean, CR, LF or NUL.
 function checkedHeaders(init: HeadersInit | undefined): Headers {
-  const headers = new Headers(init);
-  for (const [name, value] of headers) assertHeader(name, value);
-  return headers;
+  return mergeHeaders(new Headers(), init);
 }
 
 /**
@@ -564,8 +565,10 @@ function poolSend(pool: Pool, hop: Hop): Promise<Response> {
     (init as { duplex?: string }).duplex = "half";
   }
   if (lastUrl.href !== hop.url) lastUrl = new URL(hop.url);
+  // Decoded here, where the network's responses come in: a user's transport
+  // builds its own Response, which no runtime's fetch decoded.
   return pool.send(lastUrl, hop.url, init, {
     proxy: hop.proxy,
     tls: hop.tls,
-  });
+  }).then(decodeBody);
 }
