@@ -506,14 +506,14 @@ export async function fillContent(
   entry.time = entry.timings.send + entry.timings.wait + entry.timings.receive;
 }
 
-function contentBytes(content: HarContent): BodyInit | null {
-  if (content.text === undefined) return null;
-  if (content.encoding !== "base64") return content.text;
+/** The body as bytes: a string body would be given a `Content-Type`. */
+function contentBytes(content: HarContent): Uint8Array<ArrayBuffer> | null {
+  if (content.text === undefined || content.text === "") return null;
+  if (content.encoding !== "base64") {
+    return new TextEncoder().encode(content.text);
+  }
   return Uint8Array.from(atob(content.text), (c) => c.charCodeAt(0));
 }
-
-// Fields a replayed body cannot honour: it is stored decoded, whole.
-const TRANSFER_HEADERS = new Set(["content-encoding", "transfer-encoding"]);
 
 /** An entry's response as a reply; a status-0 entry fails as a network error. */
 export function entryReply(entry: HarEntry): MockReply {
@@ -526,16 +526,15 @@ export function entryReply(entry: HarEntry): MockReply {
   const body = [101, 103, 204, 205, 304].includes(response.status)
     ? null
     : contentBytes(response.content);
-  const size = body === null
-    ? 0
-    : typeof body === "string"
-    ? new TextEncoder().encode(body).length
-    : (body as Uint8Array).length;
+  const size = body?.length ?? 0;
   const headers = new Headers();
   for (const { name, value } of response.headers) {
     const lower = name.toLowerCase();
     // HTTP/2 pseudo-headers (browsers record them) are not headers.
-    if (lower.startsWith(":") || TRANSFER_HEADERS.has(lower)) continue;
+    if (lower.startsWith(":")) continue;
+    // The body is stored decoded: its encoding, and a length that is not
+    // the decoded one, would describe other bytes.
+    if (lower === "content-encoding") continue;
     if (lower === "content-length" && Number(value) !== size) continue;
     try {
       headers.append(name, value);
