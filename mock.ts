@@ -503,8 +503,7 @@ export class MockRouter {
   }
 
   async #handle(hop: Hop): Promise<Response> {
-    hop.signal.throwIfAborted();
-    const read = await readBody(hop);
+    const read = await abortable(readBody(hop), hop.signal);
     const seen: Seen = {
       method: hop.method,
       url: new URL(hop.url),
