@@ -129,18 +129,27 @@ function quote(value: string): string {
 }
 
 /**
- * A request's method and URL for an error message: no userinfo, no
- * fragment, and the values of query parameters named like credentials
- * replaced by `…`.
+ * A query for an error message: the values of parameters named like
+ * credentials replaced by `…`; `""` for none.
  */
-export function describeRequest(method: string, url: URL): string {
-  const pairs = [...url.searchParams].map(([name, value]) =>
+export function describeQuery(params: URLSearchParams): string {
+  return [...params].map(([name, value]) =>
     `${encodeURIComponent(name)}=${
       isSecretName(name) ? "…" : encodeURIComponent(value)
     }`
-  );
-  const query = pairs.length > 0 ? `?${pairs.join("&")}` : "";
-  return `${method} ${url.origin}${url.pathname}${query}`;
+  ).join("&");
+}
+
+/**
+ * A request's method and URL for an error message: no userinfo, no
+ * fragment, and the query apart from the URL, so that a message quoting it
+ * can drop URLs' queries (as a session's errors do) and keep this one.
+ */
+export function describeRequest(method: string, url: URL): string {
+  const query = describeQuery(url.searchParams);
+  return `${method} ${url.origin}${url.pathname}${
+    query ? ` (query ${query})` : ""
+  }`;
 }
 
 /** `expected` is found in `actual`: the JSON subset rule of `json`. */
@@ -223,10 +232,12 @@ function exactQueryCheck(params: URLSearchParams): Check {
   return (seen) => {
     const got = [...seen.url.searchParams].map(([k, v]) => `${k}=${v}`).sort();
     if (sameValues(got, wanted)) return undefined;
-    const shown = describeRequest("", seen.url).split("?")[1] ?? "";
+    const shown = describeQuery(seen.url.searchParams);
     return {
       weight: 1,
-      text: `query: wanted ?${params}, got ${shown ? `?${shown}` : "none"}`,
+      text: `query: wanted ${describeQuery(params) || "none"}, got ${
+        shown || "none"
+      }`,
     };
   };
 }
@@ -283,8 +294,7 @@ function short(text: string): string {
 }
 
 /** How a URL expectation reads in a route's description. */
-function showUrl(url: string | URL | UrlTester): string {
-  if (typeof url === "string" || url instanceof URL) return String(url);
+function showUrl(url: UrlTester): string {
   if (url instanceof RegExp) return String(url);
   // A URLPattern shows its parts; anything else has only its name.
   const p = url as { protocol?: string; hostname?: string; pathname?: string };
@@ -318,13 +328,24 @@ function urlChecks(url: string | URL | UrlTester, origin?: string): Check[] {
   return checks;
 }
 
+/** A route's URL, its query (if any) apart, as requests are shown. */
+function showRouteUrl(url: RouteMatch["url"], origin?: string): string {
+  if (url === undefined) return "*";
+  if (typeof url !== "string" && !(url instanceof URL)) return showUrl(url);
+  const text = String(url);
+  const absolute = !text.startsWith("/");
+  const parsed = new URL(text, origin ?? "http://any.invalid");
+  const where = absolute || origin
+    ? `${parsed.origin}${parsed.pathname}`
+    : parsed.pathname;
+  const query = describeQuery(parsed.searchParams);
+  return query ? `${where} (query ${query}, no other)` : where;
+}
+
 function describeMatch(match: RouteMatch, origin?: string): string {
-  const url = match.url === undefined
-    ? "*"
-    : typeof match.url === "string" && match.url.startsWith("/") && origin
-    ? `${new URL(origin).origin}${match.url}`
-    : showUrl(match.url);
-  const parts = [`${match.method?.toUpperCase() ?? "*"} ${url}`];
+  const parts = [
+    `${match.method?.toUpperCase() ?? "*"} ${showRouteUrl(match.url, origin)}`,
+  ];
   for (const [name, value] of Object.entries(match.query ?? {})) {
     parts.push(`query ${name}=${value === null ? "(absent)" : String(value)}`);
   }

@@ -138,7 +138,7 @@ test("routes: query (named values, or the URL's whole query), headers, body, JSO
   assert.equal(await text("GET", "https://q.test/exact?x=1"), "exact");
   await assert.rejects(
     text("GET", "https://q.test/exact?x=1&y=2"),
-    /query: wanted \?x=1/,
+    /query: wanted x=1, got x=1&y=2/,
   );
   await assert.rejects(text("GET", "https://q.test/exact"), /got none/);
   const headers = { accept: "application/json", authorization: "Bearer t" };
@@ -313,7 +313,7 @@ test("an unmatched request names itself, hides secret query values, lists the cl
   const message = error.message;
   assert.match(
     message,
-    /^No mock route matches GET https:\/\/api\.test\/users\?page=3&api_key=…&token=…\n/,
+    /^No mock route matches GET https:\/\/api\.test\/users \(query page=3&api_key=…&token=…\)\n/,
   );
   assert.doesNotMatch(message, /s3cret|t0k|bob|pw@/);
   assert.equal(error.closest.length, 3);
@@ -398,7 +398,7 @@ test("assertDone lists the routes still pending and the requests that matched no
         "  POST https://d.test/twice (2 times, called 1 time)",
         "  GET https://d.test/kept (persist, called 0 times)",
         "1 request matched no route:",
-        "  GET https://d.test/nowhere?q=1",
+        "  GET https://d.test/nowhere (query q=1)",
       ].join("\n"),
     );
     assert.equal(e.pending.length, 3);
