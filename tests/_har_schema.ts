@@ -13,6 +13,7 @@ const ajv = new Ajv({
 });
 // The formats the schemas name, defined here rather than by a plugin.
 ajv.addFormat("date-time", (text: string) => !Number.isNaN(Date.parse(text)));
+ajv.addFormat("uri", (text: string) => URL.canParse(text));
 ajv.addFormat("ipv4", /^(\d{1,3})(\.\d{1,3}){3}$/);
 ajv.addFormat("ipv6", /^\[?[\da-f]*:[\da-f:.]*\]?$/i);
 ajv.addMetaSchema(draft6);
