@@ -2,9 +2,10 @@
 // against a loopback server, then with the server stopped.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import {
   type Har,
   type Hop,
@@ -291,216 +292,55 @@ test("HAR: entries for the same request answer in turn, the last one again and a
   }
 });
 
-/**
- * A HAR in the shape Chrome's devtools export it ("Save all as HAR"): pages,
- * HTTP/2 pseudo-headers, underscore fields, a redirect, a base64 image, a
- * form POST, a request that failed.
- */
-function chromeHar(): Har {
-  const common = {
-    cache: {},
-    serverIPAddress: "93.184.215.14",
-    connection: "443",
-    pageref: "page_1",
-    _initiator: { type: "other" },
-    _priority: "VeryHigh",
-    _resourceType: "document",
-  };
-  const timings = {
-    blocked: 1.2,
-    dns: -1,
-    ssl: -1,
-    connect: -1,
-    send: 0.1,
-    wait: 40.5,
-    receive: 0.6,
-    _blocked_queueing: 0.8,
-  };
-  const request = (method: string, url: string, extra: object = {}) => ({
-    method,
-    url,
-    httpVersion: "http/2.0",
-    headers: [
-      { name: ":authority", value: "shop.example" },
-      { name: ":method", value: method },
-      { name: ":path", value: new URL(url).pathname },
-      { name: ":scheme", value: "https" },
-      { name: "accept", value: "text/html" },
-      { name: "user-agent", value: "Mozilla/5.0 Chrome/131.0.0.0" },
-    ],
-    queryString: [...new URL(url).searchParams].map(([name, value]) => ({
-      name,
-      value,
-    })),
-    cookies: [],
-    headersSize: -1,
-    bodySize: 0,
-    ...extra,
-  });
-  const response = (status: number, statusText: string, extra: object) => ({
-    status,
-    statusText,
-    httpVersion: "http/2.0",
-    cookies: [],
-    headers: [],
-    content: { size: 0, mimeType: "x-unknown" },
-    redirectURL: "",
-    headersSize: -1,
-    bodySize: -1,
-    _transferSize: 512,
-    _error: null,
-    ...extra,
-  });
-  return {
-    log: {
-      version: "1.2",
-      creator: { name: "WebInspector", version: "537.36" },
-      pages: [{
-        startedDateTime: "2026-11-30T10:00:00.000Z",
-        id: "page_1",
-        title: "https://shop.example/login",
-        pageTimings: { onContentLoad: 120.5, onLoad: 180.2 },
-      }],
-      entries: [
-        {
-          ...common,
-          startedDateTime: "2026-11-30T10:00:00.100Z",
-          time: 42.4,
-          timings,
-          request: request("POST", "https://shop.example/login", {
-            headers: [
-              { name: ":method", value: "POST" },
-              {
-                name: "content-type",
-                value: "application/x-www-form-urlencoded",
-              },
-            ],
-            bodySize: 23,
-            postData: {
-              mimeType: "application/x-www-form-urlencoded",
-              text: "user=ann&password=pw123",
-              params: [{ name: "user", value: "ann" }, {
-                name: "password",
-                value: "pw123",
-              }],
-            },
-          }),
-          response: response(302, "", {
-            headers: [
-              { name: "location", value: "/account?tab=orders" },
-              {
-                name: "set-cookie",
-                value: "session=abc; Path=/; Secure; HttpOnly",
-              },
-              { name: "set-cookie", value: "seen=1; Path=/" },
-              { name: "content-length", value: "0" },
-            ],
-            cookies: [{
-              name: "session",
-              value: "abc",
-              path: "/",
-              httpOnly: true,
-              secure: true,
-            }],
-            redirectURL: "/account?tab=orders",
-          }),
-        },
-        {
-          ...common,
-          startedDateTime: "2026-11-30T10:00:00.150Z",
-          time: 30.1,
-          timings,
-          request: request("GET", "https://shop.example/account?tab=orders"),
-          response: response(200, "", {
-            headers: [
-              { name: "content-type", value: "text/html; charset=utf-8" },
-              { name: "content-encoding", value: "br" },
-              { name: "content-length", value: "17" },
-            ],
-            content: {
-              size: 26,
-              mimeType: "text/html",
-              compression: 9,
-              text: "<h1>Orders of ann</h1>",
-            },
-          }),
-        },
-        {
-          ...common,
-          _resourceType: "image",
-          startedDateTime: "2026-11-30T10:00:00.200Z",
-          time: 5,
-          timings,
-          request: request("GET", "https://shop.example/logo.png"),
-          response: response(200, "", {
-            headers: [{ name: "content-type", value: "image/png" }],
-            content: {
-              size: 9,
-              mimeType: "image/png",
-              text: "iVBORw0KGgr/",
-              encoding: "base64",
-            },
-          }),
-        },
-        {
-          ...common,
-          startedDateTime: "2026-11-30T10:00:00.300Z",
-          time: 0,
-          timings,
-          request: request("GET", "https://tracker.example/pixel"),
-          response: response(0, "", { _error: "net::ERR_BLOCKED_BY_CLIENT" }),
-        },
-      ],
-    },
-  } as unknown as Har;
-}
+// Written by hand in the shape Chrome's devtools export ("Save all as
+// HAR"): pages, HTTP/2 pseudo-headers, underscore fields, a form POST and
+// its redirect, a brotli page stored decoded, a base64 image, a blocked
+// request.
+const CHROME_HAR = fileURLToPath(
+  new URL("./fixtures/chrome.har", import.meta.url),
+);
 
-test("HAR: a HAR in Chrome's export shape replays", async () => {
-  const dir = await tempDir();
-  const path = join(dir, "chrome.har");
-  try {
-    const har = chromeHar();
-    assert.deepEqual(harErrors(har), []);
-    await writeFile(path, JSON.stringify(har));
-    const replay = (await openHar(path)).stage(noNetwork);
-    const login = await replay(
+test("HAR: a HAR in Chrome's export shape is valid HAR 1.2 and replays", async () => {
+  assert.deepEqual(
+    harErrors(JSON.parse(await readFile(CHROME_HAR, "utf8"))),
+    [],
+  );
+  const replay = (await openHar(CHROME_HAR)).stage(noNetwork);
+  const login = await replay(
+    hop("POST", "https://shop.example/login", {
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ user: "ann", password: "pw123" }),
+    }),
+  );
+  assert.equal(login.status, 302);
+  assert.equal(login.headers.get("location"), "/account?tab=orders");
+  assert.deepEqual(login.headers.getSetCookie(), [
+    "session=abc; Path=/; Secure; HttpOnly",
+    "seen=1; Path=/",
+  ]);
+  const page = await replay(
+    hop("GET", "https://shop.example/account?tab=orders"),
+  );
+  // Stored decoded: the encoding and the encoded length are not replayed.
+  assert.equal(await page.text(), "<h1>Orders of ann</h1>");
+  assert.equal(page.headers.get("content-encoding"), null);
+  assert.equal(page.headers.get("content-length"), null);
+  assert.equal(page.headers.get("content-type"), "text/html; charset=utf-8");
+  const logo = await replay(hop("GET", "https://shop.example/logo.png"));
+  assert.deepEqual(new Uint8Array(await logo.arrayBuffer()), PNG);
+  await assert.rejects(
+    replay(hop("GET", "https://tracker.example/pixel")),
+    (e: unknown) =>
+      e instanceof TypeError &&
+      (e.cause as Error).message === "net::ERR_BLOCKED_BY_CLIENT",
+  );
+  // Another password is another request.
+  await assert.rejects(
+    replay(
       hop("POST", "https://shop.example/login", {
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ user: "ann", password: "pw123" }),
+        body: "user=ann&password=x",
       }),
-    );
-    assert.equal(login.status, 302);
-    assert.equal(login.headers.get("location"), "/account?tab=orders");
-    assert.deepEqual(login.headers.getSetCookie(), [
-      "session=abc; Path=/; Secure; HttpOnly",
-      "seen=1; Path=/",
-    ]);
-    const page = await replay(
-      hop("GET", "https://shop.example/account?tab=orders"),
-    );
-    // Stored decoded: the encoding and the encoded length are not replayed.
-    assert.equal(await page.text(), "<h1>Orders of ann</h1>");
-    assert.equal(page.headers.get("content-encoding"), null);
-    assert.equal(page.headers.get("content-length"), null);
-    assert.equal(page.headers.get("content-type"), "text/html; charset=utf-8");
-    const logo = await replay(hop("GET", "https://shop.example/logo.png"));
-    assert.deepEqual(new Uint8Array(await logo.arrayBuffer()), PNG);
-    await assert.rejects(
-      replay(hop("GET", "https://tracker.example/pixel")),
-      (e: unknown) =>
-        e instanceof TypeError &&
-        (e.cause as Error).message === "net::ERR_BLOCKED_BY_CLIENT",
-    );
-    // Another password is another request.
-    await assert.rejects(
-      replay(
-        hop("POST", "https://shop.example/login", {
-          body: "user=ann&password=x",
-        }),
-      ),
-      UnmatchedRequestError,
-    );
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+    ),
+    UnmatchedRequestError,
+  );
 });
