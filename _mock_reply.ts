@@ -138,9 +138,20 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** Never settles by itself: only the signal's abort ends it. */
+/**
+ * Never settles by itself: only the signal's abort ends it. Like the open
+ * connection of a server that does not answer, it keeps the process alive
+ * while it waits (a session's own timer does not), until the abort.
+ */
 export function stalled(signal: AbortSignal): Promise<never> {
-  return abortable(new Promise<never>(() => {}), signal);
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<never>((_, reject) => {
+    const alive = setInterval(() => {}, 2 ** 30);
+    signal.addEventListener("abort", () => {
+      clearInterval(alive);
+      reject(signal.reason);
+    }, { once: true });
+  });
 }
 
 /**
