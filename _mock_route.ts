@@ -101,6 +101,7 @@ export interface MockRoute {
   /**
    * Never answers: the call waits until its hop's signal aborts (a timeout,
    * a close, the caller's signal), and rejects with the signal's reason.
+   * Like an open connection, it keeps the process alive while it waits.
    */
   stall(): this;
   /**
