@@ -344,3 +344,55 @@ test("HAR: a HAR in Chrome's export shape is valid HAR 1.2 and replays", async (
     UnmatchedRequestError,
   );
 });
+
+test("HAR options: matchHeaders, matchBody: false, redactHeaders: [] with redactUserinfo: false, update from no file", async () => {
+  const dir = await tempDir();
+  const path = join(dir, "new", "options.har");
+  try {
+    const upstream = mockTransport((h) =>
+      new Response(
+        `${h.headers.get("accept")} ${h.headers.get("authorization")}`,
+      )
+    );
+    // Update mode on a file that does not exist yet: everything is recorded.
+    {
+      await using har = await openHar(path, {
+        mode: "update",
+        redactHeaders: [],
+        redactUserinfo: false,
+      });
+      await har.stage(upstream)(
+        hop("POST", "https://u:p@api.test/v", {
+          headers: { accept: "text/csv", authorization: "Bearer t1" },
+          body: "a=1",
+        }),
+      );
+    }
+    const entry =
+      (JSON.parse(await readFile(path, "utf8")) as Har).log.entries[0];
+    assert.equal(entry.request.url, "https://u:p@api.test/v");
+    assert.ok(entry.request.headers.some((h) => h.value === "Bearer t1"));
+    const strictAccept = (await openHar(path, {
+      matchHeaders: ["Accept"],
+      matchBody: false,
+      redactUserinfo: false,
+    })).stage(noNetwork);
+    const r = await strictAccept(
+      hop("POST", "https://u:p@api.test/v", {
+        headers: { accept: "text/csv" },
+        body: "another body",
+      }),
+    );
+    assert.equal(await r.text(), "text/csv Bearer t1");
+    await assert.rejects(
+      strictAccept(
+        hop("POST", "https://u:p@api.test/v", {
+          headers: { accept: "application/json" },
+        }),
+      ),
+      /header accept: wanted "text\/csv", got "application\/json"/,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
