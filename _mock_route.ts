@@ -122,6 +122,8 @@ export interface MockRoute {
   readonly calls: readonly MockCall[];
   /** The route's match, as errors show it. */
   readonly description: string;
+  /** Its match, how often it answers and how often it was called. */
+  readonly summary: string;
 }
 
 /** The mock's own route: the interface above, and what the router uses. */
@@ -145,7 +147,6 @@ export class Route implements MockRoute {
     return this.#matcher.description;
   }
 
-  /** How the route reads with its count, in the errors. */
   get summary(): string {
     const limit = this.#limit === Infinity
       ? "persist"

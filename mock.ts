@@ -214,20 +214,15 @@ export class PendingRoutesError extends SessionError {
    *
    * @param pending the routes not called enough
    * @param unmatched the requests no route matched
-   * @param lines how each route reads
    */
-  constructor(
-    pending: readonly MockRoute[],
-    unmatched: readonly MockCall[],
-    lines: readonly string[],
-  ) {
+  constructor(pending: readonly MockRoute[], unmatched: readonly MockCall[]) {
     const parts: string[] = [];
     if (pending.length > 0) {
       parts.push(
         `${pending.length} mock route${
           pending.length === 1 ? " was" : "s were"
         } not called as expected:`,
-        ...lines.map((line) => `  ${line}`),
+        ...pending.map((route) => `  ${route.summary}`),
       );
     }
     if (unmatched.length > 0) {
@@ -495,11 +490,7 @@ export class MockRouter {
   assertDone(): void {
     const pending = this.#routes.filter((route) => !route.done);
     if (pending.length === 0 && this.#unmatched.length === 0) return;
-    throw new PendingRoutesError(
-      pending,
-      this.#unmatched,
-      pending.map((route) => route.summary),
-    );
+    throw new PendingRoutesError(pending, this.#unmatched);
   }
 
   async #handle(hop: Hop): Promise<Response> {
