@@ -516,7 +516,8 @@ export class MockRouter {
 /**
  * What a HAR stage does: `"replay"` answers from the file and fails on a
  * request it does not hold, `"record"` sends everything on and writes it
- * all, `"update"` answers what the file holds and records the rest.
+ * all, `"update"` answers what the file held when opened and sends on and
+ * records the rest.
  *
  * @example
  * ```ts
@@ -663,7 +664,7 @@ function redaction(o: HarOptions): Redaction {
  * import { Session } from "@fetchkit/session";
  * import { openHar } from "@fetchkit/session/mock";
  *
- * const mode = Deno.env.get("RECORD") ? "record" : "replay";
+ * const mode = "replay"; // "record" once, against the real service
  * await using har = await openHar("tests/fixtures/login.har", { mode });
  * await using s = new Session({ stages: [har.stage] });
  * const r = await s.get("https://api.example.com/me");
@@ -679,6 +680,11 @@ export async function openHar(
   options: HarOptions = {},
 ): Promise<HarRecorder> {
   const mode = options.mode ?? "replay";
+  if (!["record", "replay", "update"].includes(mode)) {
+    throw new TypeError(
+      `A HAR mode is "record", "replay" or "update", got ${mode}`,
+    );
+  }
   const loaded = mode === "record" ? [] : await readHar(path, mode);
   const entries: HarEntry[] = [...loaded];
   const bodies = new Set<Promise<void>>();
