@@ -652,6 +652,37 @@ function redaction(o: HarOptions): Redaction {
 }
 
 /**
+ * Answers a hop from the entries, compared as it would have been recorded;
+ * one they do not hold goes to `missing`, or fails.
+ */
+function replaying(
+  router: MockRouter,
+  r: Redaction,
+  path: string,
+  missing: Transport | undefined,
+): Transport {
+  return async (hop) => {
+    const read = await readBody(hop);
+    const redacted = {
+      ...read.hop,
+      url: redactUrl(hop.url, r),
+      headers: redactHeaders(read.hop.headers, r),
+    };
+    try {
+      return await router.transport(redacted);
+    } catch (error) {
+      if (!(error instanceof UnmatchedRequestError)) throw error;
+      if (missing !== undefined) return missing(read.hop);
+      throw new UnmatchedRequestError(
+        error.call,
+        error.closest,
+        `It is not in ${path}: record it with mode "update".`,
+      );
+    }
+  };
+}
+
+/**
  * Opens a HAR 1.2 file as a stage that records and replays. Replayed
  * requests are matched as routes are (method, URL with its query, body,
  * and the headers named in `matchHeaders`), after the same redaction as
@@ -697,26 +728,7 @@ export async function openHar(
     const record = recording(next, r, add, readBody);
     if (mode === "record") return record;
     const router = replayRouter(loaded, options);
-    return async (hop) => {
-      const read = await readBody(hop);
-      // Compared as it would have been recorded.
-      const redacted = {
-        ...read.hop,
-        url: redactUrl(hop.url, r),
-        headers: redactHeaders(read.hop.headers, r),
-      };
-      try {
-        return await router.transport(redacted);
-      } catch (error) {
-        if (!(error instanceof UnmatchedRequestError)) throw error;
-        if (mode === "update") return record(read.hop);
-        throw new UnmatchedRequestError(
-          error.call,
-          error.closest,
-          `It is not in ${path}: record it with mode "update".`,
-        );
-      }
-    };
+    return replaying(router, r, path, mode === "update" ? record : undefined);
   };
   const save = async () => {
     if (mode === "replay") return;
