@@ -196,8 +196,9 @@ export interface HttpCacheOptions {
    */
   maxEntryBytes?: number;
   /**
-   * Seconds a stale response with a validator (ETag or Last-Modified) is
-   * kept so that it can be revalidated with a 304. Default one day.
+   * Seconds a response is kept once stale, so that it can be revalidated
+   * (a 304 costs no body) or served to a request that allows `max-stale`.
+   * Default one day.
    */
   keepStale?: number;
   /**
@@ -629,12 +630,10 @@ export class HttpCache implements AsyncDisposable {
     const d = responseDirectives(r);
     const remaining = freshnessLifetime(r, this.#view) -
       currentAge(r, r.responseTime);
-    const validator = field(r.headers, "etag") !== null ||
-      field(r.headers, "last-modified") !== null;
     const extra = Math.max(
       seconds(d, "stale-while-revalidate") ?? 0,
       seconds(d, "stale-if-error") ?? 0,
-      validator ? this.#keepStale : 0,
+      this.#keepStale,
     );
     return r.responseTime + Math.max(0, remaining + extra) * 1000;
   }
