@@ -194,17 +194,45 @@ export function field(fields: [string, string][], name: string): string | null {
   return found ? found[1] : null;
 }
 
+// What is derived from a stored response is kept with it: a stored response
+// is never changed (an update makes a new one), and a hit from memory
+// should cost no parsing.
+const derived = new WeakMap<StoredResponse, {
+  directives: Directives;
+  lifetime: [number, number];
+  initialAge: number;
+}>();
+
+function derive(r: StoredResponse) {
+  let d = derived.get(r);
+  if (!d) {
+    d = {
+      directives: parseDirectives(
+        r.headers.filter(([n]) => n === "cache-control").map(([, v]) => v)
+          .join(", ") || null,
+      ),
+      lifetime: [-1, -1],
+      initialAge: -1,
+    };
+    derived.set(r, d);
+  }
+  return d;
+}
+
 /** The response's directives, from its stored fields. */
 export function responseDirectives(r: StoredResponse): Directives {
-  return parseDirectives(
-    r.headers.filter(([n]) => n === "cache-control").map(([, v]) => v).join(
-      ", ",
-    ) || null,
-  );
+  return derive(r).directives;
 }
 
 /** Freshness lifetime in seconds (§4.2.1, heuristics §4.2.2). */
 export function freshnessLifetime(r: StoredResponse, view: Viewpoint): number {
+  const memo = derive(r).lifetime;
+  const i = view.shared ? 1 : 0;
+  if (memo[i] < 0) memo[i] = lifetimeOf(r, view);
+  return memo[i];
+}
+
+function lifetimeOf(r: StoredResponse, view: Viewpoint): number {
   const d = responseDirectives(r);
   const sMaxAge = view.shared ? seconds(d, "s-maxage") : undefined;
   if (sMaxAge !== undefined) return sMaxAge;
@@ -228,13 +256,16 @@ export function freshnessLifetime(r: StoredResponse, view: Viewpoint): number {
 
 /** The current age in seconds at `now` (§4.2.3). */
 export function currentAge(r: StoredResponse, now: number): number {
-  const ageValue = Number(field(r.headers, "age") ?? "0");
-  const age = Number.isFinite(ageValue) && ageValue > 0 ? ageValue : 0;
-  const date = httpDate(field(r.headers, "date")) ?? r.responseTime;
-  const apparent = Math.max(0, (r.responseTime - date) / 1000);
-  const delay = (r.responseTime - r.requestTime) / 1000;
-  const initial = Math.max(apparent, age + delay);
-  return initial + (now - r.responseTime) / 1000;
+  const d = derive(r);
+  if (d.initialAge < 0) {
+    const ageValue = Number(field(r.headers, "age") ?? "0");
+    const age = Number.isFinite(ageValue) && ageValue > 0 ? ageValue : 0;
+    const date = httpDate(field(r.headers, "date")) ?? r.responseTime;
+    const apparent = Math.max(0, (r.responseTime - date) / 1000);
+    const delay = Math.max(0, (r.responseTime - r.requestTime) / 1000);
+    d.initialAge = Math.max(apparent, age + delay);
+  }
+  return d.initialAge + (now - r.responseTime) / 1000;
 }
 
 /** How the cache may use a stored response for a request. */

@@ -373,10 +373,9 @@ export class HttpCache implements AsyncDisposable {
     return `id:${hash}`;
   }
 
+  /** The key of `url` (absolute, without a fragment) for this hop. */
   async #keyOf(hop: Hop, url: string): Promise<string> {
-    const target = new URL(url);
-    target.hash = "";
-    return `${await this.#partition(hop)}|${target.href}`;
+    return `${await this.#partition(hop)}|${url}`;
   }
 
   async #handle(next: Transport, hop: Hop): Promise<Response> {
@@ -404,7 +403,9 @@ export class HttpCache implements AsyncDisposable {
         const value = response.headers.get(name);
         if (value === null) continue;
         const url = URL.parse(value, hop.url);
-        if (url?.origin === origin) targets.push(url.href);
+        if (url?.origin !== origin) continue;
+        url.hash = "";
+        targets.push(url.href);
       }
       await Promise.all(targets.map(async (url) => {
         await this.store.delete(await this.#keyOf(hop, url));
