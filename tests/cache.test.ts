@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { HttpCache, MemoryCacheStore } from "../cache.ts";
 import { client, hop, origin, TestClock, viaFetch } from "./_cache.ts";
 import type { TestServer } from "./_server.ts";
+import { until } from "./_wait.ts";
 
 async function setup(
   handler: Parameters<typeof origin>[1],
@@ -594,7 +595,6 @@ test("identical requests in flight reach the origin once", async () => {
   try {
     const send = t.cache.stage(viaFetch);
     const all = Array.from({ length: 5 }, () => send(hop(t.url("/c"))));
-    const { until } = await import("./_wait.ts");
     await until(
       () => t.server.seen.length === 1,
       "the leader reached the origin",
@@ -718,6 +718,101 @@ test("a request with its own preconditions or a Range bypasses the cache", async
     assert.equal(r.cache.fwd, "bypass");
     await t.get(t.url("/b"), { headers: { range: "bytes=0-0" } });
     assert.equal(arrived(t.server), 3);
+  } finally {
+    await t.done();
+  }
+});
+
+test("§4.3.5: a HEAD's response freshens the stored GET with the same validators, and drops one whose validators differ", async () => {
+  let tag = '"a"';
+  const t = await setup((_req, res) => {
+    res.setHeader("cache-control", "max-age=10");
+    res.setHeader("etag", tag);
+    res.end("body");
+  });
+  try {
+    await t.get(t.url("/x"));
+    t.clock.tick(20);
+    const head = await t.get(t.url("/x"), { method: "HEAD" });
+    assert.equal(head.cache.stored, true);
+    const hit = await t.get(t.url("/x"));
+    assert.equal(hit.cache.hit, true);
+    t.clock.tick(20);
+    tag = '"b"';
+    await t.get(t.url("/x"), { method: "HEAD" });
+    const after = await t.get(t.url("/x"));
+    assert.equal(after.cache.fwd, "uri-miss");
+    assert.deepEqual(
+      t.server.seen.map((s) => s.method),
+      ["GET", "HEAD", "HEAD", "GET"],
+    );
+  } finally {
+    await t.done();
+  }
+});
+
+test("§4.3.4: a 304 naming another ETag than the stored one is not applied: the request is sent again without validators", async () => {
+  const t = await setup((req, res) => {
+    res.setHeader("cache-control", "max-age=10");
+    if (req.headers["if-none-match"]) {
+      res.setHeader("etag", '"other"');
+      res.statusCode = 304;
+      return res.end();
+    }
+    res.setHeader("etag", '"mine"');
+    res.end(`full ${t.server.seen.length}`);
+  });
+  try {
+    await t.get(t.url("/e"));
+    t.clock.tick(11);
+    const r = await t.get(t.url("/e"));
+    assert.equal(r.text, "full 3");
+    assert.equal(t.server.seen.length, 3);
+    assert.equal(t.server.seen[2].headers["if-none-match"], undefined);
+  } finally {
+    await t.done();
+  }
+});
+
+test("partition: a function naming the identity lets different credentials share", async () => {
+  const t = await setup((_req, res) => {
+    res.setHeader("cache-control", "max-age=60");
+    res.end("x");
+  }, { partition: () => "account-7" });
+  try {
+    await t.get(t.url("/p"), { headers: { authorization: "Bearer old" } });
+    const r = await t.get(t.url("/p"), {
+      headers: { authorization: "Bearer refreshed" },
+    });
+    assert.equal(r.cache.hit, true);
+    assert.equal(arrived(t.server), 1);
+  } finally {
+    await t.done();
+  }
+});
+
+test("a request waiting for an identical one in flight gives up when its signal aborts", async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const t = await setup(async (_req, res) => {
+    await gate;
+    res.setHeader("cache-control", "max-age=60");
+    res.end("late");
+  });
+  try {
+    const send = t.cache.stage(viaFetch);
+    const leader = send(hop(t.url("/w")));
+    await until(
+      () => t.server.seen.length === 1,
+      "the leader reached the origin",
+    );
+    const controller = new AbortController();
+    const waiter = send(hop(t.url("/w"), { signal: controller.signal }));
+    controller.abort(new Error("given up"));
+    await assert.rejects(waiter, /given up/);
+    release();
+    assert.equal(await (await leader).text(), "late");
+    assert.equal(arrived(t.server), 1);
   } finally {
     await t.done();
   }
