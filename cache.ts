@@ -249,6 +249,13 @@ function waitFor(flight: Promise<void>, signal: AbortSignal): Promise<void> {
   });
 }
 
+function atLeastZero(value: number, name: string): number {
+  if (typeof value !== "number" || !(value >= 0)) {
+    throw new RangeError(`${name} must be a number >= 0, not ${value}`);
+  }
+  return value;
+}
+
 async function sha256(text: string): Promise<string> {
   const digest = await crypto.subtle.digest(
     "SHA-256",
@@ -308,8 +315,11 @@ export class HttpCache implements AsyncDisposable {
     this.shared = options.shared ?? false;
     this.#view = { shared: this.shared };
     this.#clock = options.clock ?? Date.now;
-    this.maxEntryBytes = options.maxEntryBytes ?? 4 * 1024 * 1024;
-    this.#keepStale = options.keepStale ?? 86_400;
+    this.maxEntryBytes = atLeastZero(
+      options.maxEntryBytes ?? 4 * 1024 * 1024,
+      "maxEntryBytes",
+    );
+    this.#keepStale = atLeastZero(options.keepStale ?? 86_400, "keepStale");
     this.#partition = options.partition ??
       ((hop) => this.#identity(hop));
     this.stage = (next) => (hop) => this.#handle(next, hop);
