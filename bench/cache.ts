@@ -1,7 +1,9 @@
 // A fresh cache hit against a loopback round trip, in one run: the same
 // GET through the cache's stage (served from an in-memory store) and
-// straight to a node:http origin on 127.0.0.1 over fetch, alternating in
-// rounds so that both see the same machine. Prints one line per runtime.
+// straight to a node:http origin on 127.0.0.1 over fetch; then the same
+// through a session with the cache and one without. Alternating in rounds,
+// so that both sides of a pair see the same machine. Prints two lines per
+// runtime.
 //   deno run -A bench/cache.ts   both runtimes, one process each
 //   deno run -A bench/cache.ts --here, or bun bench/cache.ts --here
 import { spawnSync } from "node:child_process";
@@ -10,7 +12,7 @@ import type { AddressInfo } from "node:net";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { HttpCache } from "../cache.ts";
-import type { Hop, Transport } from "../mod.ts";
+import { type Hop, Session, type Transport } from "../mod.ts";
 
 const ROUNDS = 30;
 const PER_ROUND = 200;
@@ -54,8 +56,36 @@ async function here(): Promise<void> {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   const cache = new HttpCache();
   const cached = cache.stage(viaFetch);
-  const roundTrip = async () => void await (await viaFetch(hopOf(url))).text();
-  const hit = async () => void await (await cached(hopOf(url))).text();
+  const plain = new Session();
+  const withCache = new Session({ stages: [cache.stage] });
+  const runtime = "Deno" in globalThis
+    ? `Deno ${
+      (globalThis as { Deno?: { version: { deno: string } } }).Deno!.version
+        .deno
+    }`
+    : `Bun ${process.versions.bun}`;
+  await compare(
+    `${runtime}, stage over fetch`,
+    async () => void await (await viaFetch(hopOf(url))).text(),
+    async () => void await (await cached(hopOf(url))).text(),
+  );
+  await compare(
+    `${runtime}, session`,
+    async () => void await (await plain.get(url)).text(),
+    async () => void await (await withCache.get(url)).text(),
+  );
+  await plain.close();
+  await withCache.close();
+  await cache.close();
+  server.closeAllConnections?.();
+  await new Promise<void>((r) => server.close(() => r()));
+}
+
+async function compare(
+  name: string,
+  roundTrip: () => Promise<void>,
+  hit: () => Promise<void>,
+): Promise<void> {
   await hit(); // stores it
   await timed(PER_ROUND, roundTrip);
   await timed(PER_ROUND, hit);
@@ -65,19 +95,10 @@ async function here(): Promise<void> {
     trips.push(await timed(PER_ROUND, roundTrip));
     hits.push(await timed(PER_ROUND, hit));
   }
-  await cache.close();
-  server.closeAllConnections?.();
-  await new Promise<void>((r) => server.close(() => r()));
-  const runtime = "Deno" in globalThis
-    ? `Deno ${
-      (globalThis as { Deno?: { version: { deno: string } } }).Deno!.version
-        .deno
-    }`
-    : `Bun ${process.versions.bun}`;
   const trip = median(trips) * 1000;
   const fresh = median(hits) * 1000;
   console.log(
-    `${runtime}: loopback round trip ${trip.toFixed(1)} µs, fresh hit ${
+    `${name}: loopback round trip ${trip.toFixed(1)} µs, fresh hit ${
       fresh.toFixed(1)
     } µs: the hit takes ${(fresh / trip).toFixed(3)} of the round trip (${
       (trip / fresh).toFixed(1)

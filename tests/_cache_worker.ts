@@ -1,11 +1,11 @@
 // A separate process with an HTTP cache on a shared Redis store, for
 // tests/cache_redis. Usage: <runtime> tests/_cache_worker.ts
 //   '{"redis":…,"url":…,"authorization":…}' — sends one GET through the
-// cache and prints {status, text, cache} as JSON.
+// cache of a session and prints {status, text, cache} as JSON.
 import process from "node:process";
 import { cacheStatus, HttpCache } from "../cache.ts";
+import { Session } from "../mod.ts";
 import { RedisCacheStore } from "../redis.ts";
-import { hop, viaFetch } from "./_cache.ts";
 
 const job = JSON.parse(process.argv[2]) as {
   redis: string;
@@ -19,7 +19,8 @@ let out = {};
   const headers: Record<string, string> = job.authorization
     ? { authorization: job.authorization }
     : {};
-  const r = await cache.stage(viaFetch)(hop(job.url, { headers }));
+  await using s = new Session({ headers, stages: [cache.stage] });
+  const r = await s.get(job.url);
   out = { status: r.status, text: await r.text(), cache: cacheStatus(r) };
 }
 process.stdout.write(JSON.stringify(out));
