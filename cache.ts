@@ -458,7 +458,8 @@ export class HttpCache implements AsyncDisposable {
       const ttl = freshnessLifetime(found, this.#view) - age;
       use = usage(found, req, age, ttl + age, this.#view);
       if (use.kind !== "validate") {
-        if (use.kind === "background") {
+        // only-if-cached asks that the origin not be contacted at all.
+        if (use.kind === "background" && !req.has("only-if-cached")) {
           this.#revalidateLater(next, hop, key, found, req);
         }
         const detail = use.kind === "fresh"

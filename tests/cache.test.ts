@@ -503,6 +503,12 @@ test("RFC 5861 §3: stale-while-revalidate serves stale and revalidates once in 
     await t.get(t.url("/swr"));
     version = 2;
     t.clock.tick(15);
+    // only-if-cached: served stale, and the origin is not contacted.
+    const quiet = await t.get(t.url("/swr"), {
+      headers: { "cache-control": "only-if-cached" },
+    });
+    assert.equal(quiet.text, "v1");
+    assert.equal(arrived(t.server), 1);
     const send = t.cache.stage(viaFetch);
     const [a, b] = await Promise.all([
       send(hop(t.url("/swr"))),
@@ -569,7 +575,8 @@ test("§4.4: an unsafe method's success invalidates its URI and a same-origin Lo
   });
   try {
     for (const path of ["/item", "/other", "/fail"]) await t.get(t.url(path));
-    await t.get(t.url("/item"), { method: "POST" });
+    const post = await t.get(t.url("/item"), { method: "POST" });
+    assert.deepEqual(post.cache, { hit: false, fwd: "method", stored: false });
     await t.get(t.url("/fail"), { method: "POST" });
     for (const path of ["/item", "/other", "/fail"]) await t.get(t.url(path));
     const gets = (p: string) =>
