@@ -1,6 +1,6 @@
 // The HTTP cache's store on Redis, exported by redis.ts: one hash per key
-// (partition and URL), one field per variant, the whole hash expiring when
-// its longest-lived variant can serve nothing more.
+// (partition and URL), one field per variant, beside an index of when each
+// variant can serve nothing more; both expire with the longest-lived one.
 
 import { Buffer } from "node:buffer";
 import { createClient } from "redis";
@@ -36,13 +36,26 @@ interface OwnedClient extends RedisCommander {
   readonly isOpen: boolean;
 }
 
-// ARGV: variant, JSON, ttl ms. The hash lives as long as its longest-lived
-// variant: a shorter-lived one left behind is ignored by the cache, which
-// reads each variant's own `keepUntil`.
+// KEYS: the key's hash of variants (variant → JSON), and its index
+// (variant → keepUntil). ARGV: variant, JSON, ttl ms, keepUntil, now (the
+// cache's clock, ms). Variants that can serve nothing more are dropped, so
+// that a key whose Vary names a field with many values (User-Agent) does not
+// grow without end; both keys live as long as the longest-lived variant.
 const PUT = `
 redis.call("HSET", KEYS[1], ARGV[1], ARGV[2])
+redis.call("HSET", KEYS[2], ARGV[1], ARGV[4])
+local now = tonumber(ARGV[5])
+local index = redis.call("HGETALL", KEYS[2])
+for i = 1, #index, 2 do
+  if tonumber(index[i + 1]) <= now then
+    redis.call("HDEL", KEYS[1], index[i])
+    redis.call("HDEL", KEYS[2], index[i])
+  end
+end
 local ttl = tonumber(ARGV[3])
-if redis.call("PTTL", KEYS[1]) < ttl then redis.call("PEXPIRE", KEYS[1], ttl) end
+for _, key in ipairs(KEYS) do
+  if redis.call("PTTL", key) < ttl then redis.call("PEXPIRE", key, ttl) end
+end
 `;
 
 interface Wire {
@@ -92,8 +105,10 @@ function decode(json: string): StoredResponse | undefined {
 /**
  * A {@linkcode CacheStore} on Redis, so that many processes share one HTTP
  * cache. Each key (partition and URL) is one Redis hash holding its
- * variants, with a TTL at the moment its longest-lived variant can serve
- * nothing more, so Redis drops what is dead by itself. Bound its memory
+ * variants, beside a small index of when each can serve nothing more: a
+ * variant past that is dropped when the key is next written, and both keys
+ * have a TTL at the moment the longest-lived variant is done, so Redis
+ * drops what is dead by itself. Bound its memory
  * with Redis's own `maxmemory` and a `volatile-lru` or `allkeys-lru`
  * policy.
  *
@@ -143,6 +158,13 @@ export class RedisCacheStore implements CacheStore, AsyncDisposable {
     }
   }
 
+  // The key in braces is a hash tag: on a Redis Cluster, a key's hash and
+  // its index share a slot, as the script that touches both needs.
+  #keys(key: string): [string, string] {
+    const base = `${this.prefix}:{${key}}`;
+    return [base, `${base}:index`];
+  }
+
   async #command(args: string[]): Promise<unknown> {
     if (!this.#client) {
       this.#connecting ??= (async () => {
@@ -170,7 +192,7 @@ export class RedisCacheStore implements CacheStore, AsyncDisposable {
    * @returns the responses
    */
   async get(key: string): Promise<StoredResponse[]> {
-    const reply = await this.#command(["HVALS", `${this.prefix}:${key}`]);
+    const reply = await this.#command(["HVALS", this.#keys(key)[0]]);
     const list = (Array.isArray(reply) ? reply : [])
       .map((json) => decode(String(json)))
       .filter((r): r is StoredResponse => r !== undefined);
@@ -197,12 +219,17 @@ export class RedisCacheStore implements CacheStore, AsyncDisposable {
    * @param ttl how long to keep it, in ms
    */
   async put(key: string, response: StoredResponse, ttl: number): Promise<void> {
+    const [hash, index] = this.#keys(key);
     const args = [
-      "1",
-      `${this.prefix}:${key}`,
+      "2",
+      hash,
+      index,
       variantOf(response),
       encode(response),
       String(Math.max(1, Math.ceil(ttl))),
+      String(response.keepUntil),
+      // The cache gives the ttl from its own clock: now is what it means.
+      String(response.keepUntil - ttl),
     ];
     this.#sha ??= this.#command(["SCRIPT", "LOAD", PUT]) as Promise<string>;
     try {
@@ -231,7 +258,7 @@ export class RedisCacheStore implements CacheStore, AsyncDisposable {
    * @param key the key
    */
   async delete(key: string): Promise<void> {
-    await this.#command(["DEL", `${this.prefix}:${key}`]);
+    await this.#command(["DEL", ...this.#keys(key)]);
   }
 
   /**

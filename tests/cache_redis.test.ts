@@ -132,11 +132,13 @@ test("an entry's Redis key expires by itself when it can serve nothing more", as
   await raw.connect();
   try {
     await client(cache)(`${server.origin}/x`);
-    const keys = await raw.keys("t:*");
-    assert.equal(keys.length, 1);
-    const ttl = await raw.pTTL(keys[0]);
-    // Fresh for 30 s, then 20 s of stale-if-error (more than keepStale).
-    assert.ok(ttl > 49_000 && ttl <= 50_000, `${ttl}`);
+    const keys = (await raw.keys("t:*")).sort();
+    assert.equal(keys.length, 2); // the variants and their index
+    for (const key of keys) {
+      const ttl = await raw.pTTL(key);
+      // Fresh for 30 s, then 20 s of stale-if-error (more than keepStale).
+      assert.ok(ttl > 49_000 && ttl <= 50_000, `${key}: ${ttl}`);
+    }
   } finally {
     await raw.close();
     await cache.close();
@@ -159,6 +161,39 @@ test("a store that fails is a miss: the origin answers", async () => {
     assert.deepEqual([a.text, b.text], ["#1 for nobody", "#2 for nobody"]);
     assert.equal(b.cache.stored, false);
   } finally {
+    await cache.close();
+    await server.close();
+  }
+});
+
+test("variants that can serve nothing more are dropped from Redis when their key is next written", async () => {
+  await using redis = await startRedis();
+  const clock = new TestClock();
+  const server = await serve((req, res) => {
+    res.sendDate = false;
+    res.setHeader("date", clock.date());
+    res.setHeader("vary", "user-agent");
+    res.setHeader("cache-control", "max-age=10");
+    res.end(String(req.headers["user-agent"]));
+  });
+  await using store = new RedisCacheStore({ url: redis.url, prefix: "v" });
+  const cache = new HttpCache({ store, clock: clock.read, keepStale: 0 });
+  const raw = createClient({ url: redis.url });
+  raw.on("error", () => {});
+  await raw.connect();
+  try {
+    const get = client(cache);
+    for (let i = 0; i < 5; i++) {
+      await get(`${server.origin}/ua`, { headers: { "user-agent": `ua${i}` } });
+    }
+    const hash = (await raw.keys("v:*")).find((k) => !k.endsWith(":index"))!;
+    assert.equal(await raw.hLen(hash), 5);
+    clock.tick(11);
+    await get(`${server.origin}/ua`, { headers: { "user-agent": "ua9" } });
+    assert.equal(await raw.hLen(hash), 1);
+    assert.equal(await raw.hLen(`${hash}:index`), 1);
+  } finally {
+    await raw.close();
     await cache.close();
     await server.close();
   }
