@@ -608,14 +608,18 @@ export class HttpCache implements AsyncDisposable {
     };
     updated.keepUntil = this.#keepUntil(updated);
     const headers = new Headers(updated.headers);
+    // What the origin now says may forbid keeping the response (it is then
+    // removed); a request's own no-store only keeps this update out.
     const reason = unstorable(
       updated.status,
       headers,
-      requestDirectives(hop.headers),
+      new Map(),
       hop.headers.has("authorization"),
       this.#view,
     );
-    status.stored = await this.#put(key, updated, reason === undefined);
+    status.stored = requestDirectives(hop.headers).has("no-store")
+      ? false
+      : await this.#put(key, updated, reason === undefined);
     const served = this.#serve(updated, hop.method, responseTime, status);
     // The 304's cookies are news from the origin: they go on to the jar.
     for (const cookie of response.headers.getSetCookie()) {

@@ -409,6 +409,14 @@ test("§5.2.1: request no-cache and max-age=0 validate a fresh response; Pragma:
     }
     assert.equal(arrived(t.server), 4);
     assert.equal(t.server.seen[3].headers["if-none-match"], '"e"');
+    // A validation asked with no-store leaves what is stored as it was.
+    t.clock.tick(1);
+    const quiet = await t.get(t.url("/n"), {
+      headers: { "cache-control": "no-cache, no-store" },
+    });
+    assert.equal(quiet.cache.stored, false);
+    assert.equal((await t.get(t.url("/n"))).cache.hit, true);
+    assert.equal(arrived(t.server), 5);
   } finally {
     await t.done();
   }
