@@ -99,3 +99,35 @@ test("two sessions with different auth on one cache get their own responses; a c
     await server.close();
   }
 });
+
+test("stale-if-error answers the session's hop, so its retry policy has nothing to retry", async () => {
+  const clock = new TestClock();
+  let down = false;
+  const server = await origin(clock, (_req, res) => {
+    if (down) {
+      res.statusCode = 503;
+      return res.end("down");
+    }
+    res.setHeader("cache-control", "max-age=10, stale-if-error=600");
+    res.end("kept");
+  });
+  await using cache = new HttpCache({ clock: clock.read });
+  await using s = new Session({
+    baseUrl: server.origin,
+    retry: { limit: 2 },
+    stages: [cache.stage],
+  });
+  try {
+    await (await s.get("/x")).text();
+    await cache.idle();
+    down = true;
+    clock.tick(60);
+    const r = await s.get("/x");
+    assert.equal(await r.text(), "kept");
+    assert.equal(r.retryCount, 0);
+    assert.equal(cacheStatus(r)?.detail, "stale-if-error");
+    assert.equal(server.seen.length, 2);
+  } finally {
+    await server.close();
+  }
+});
