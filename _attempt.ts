@@ -10,7 +10,7 @@
  */
 
 import type { AuthFunction, ChallengeAuth } from "./auth.ts";
-import { type Call, requestOf, type Step } from "./_call.ts";
+import { type Call, requestOf, sameBody, type Step } from "./_call.ts";
 import {
   abortable,
   cancelBody,
@@ -35,9 +35,8 @@ function contextOf(call: Call): HookContext {
 
 /** The hop user code asked for, from the request it returned. */
 async function hopOf(request: Request, built: Request, hop: Hop): Promise<Hop> {
-  // The same request, perhaps with headers changed in place: the hop's own
-  // body still goes (a body held in memory stays so).
-  if (request === built) return { ...hop, headers: request.headers };
+  const same = sameBody(request, built, hop);
+  if (same !== undefined) return same;
   // A one-shot stream stays one: only a body held in memory is read here.
   const body = request.body === null || hop.body instanceof ReadableStream
     ? request.body

@@ -71,6 +71,40 @@ export function requestOf(hop: Hop, withBody = false): Request {
   } as RequestInit);
 }
 
+/**
+ * The hop user code asked for with the request it returned, when that
+ * request still carries the hop's own body (the same request, or a copy
+ * that took its body over): the hop's body goes, so that a body held in
+ * memory stays so, with the request's headers less a `Content-Type` the
+ * `Request` made up for a `FormData` body (its boundary is the request's,
+ * not the one fetch will write).
+ *
+ * @param request what user code returned
+ * @param built the request it was handed
+ * @param hop the hop it was built from
+ * @returns the hop, or `undefined` when the request has a body of its own
+ */
+export function sameBody(
+  request: Request,
+  built: Request,
+  hop: Hop,
+): Hop | undefined {
+  const moved = request === built ||
+    (built.bodyUsed && request.body !== null && hop.body !== null &&
+      !(hop.body instanceof ReadableStream));
+  if (!moved) return undefined;
+  const headers = request.headers;
+  if (hop.body instanceof FormData && !hop.headers.has("content-type")) {
+    headers.delete("content-type");
+  }
+  return {
+    ...hop,
+    method: request.method,
+    url: request.url,
+    headers,
+  };
+}
+
 /** The state of one call. */
 export class Call {
   readonly plan: Plan;

@@ -17,7 +17,7 @@ import {
   resolveLocation,
   shouldStripAuth,
 } from "./redirect.ts";
-import { requestOf } from "./_call.ts";
+import { requestOf, sameBody } from "./_call.ts";
 import type { Hop } from "./_transport.ts";
 
 /** Bytes of a redirect's body kept in `history`; the rest is discarded. */
@@ -159,8 +159,8 @@ async function follow(
     retryCount: call.retryCount,
     redirectCount: call.history.length - 1,
   }, call.signal);
-  // A hook may have changed the request's headers in place.
-  if (request === built) return { ...following, headers: built.headers };
+  const same = sameBody(request, built, following);
+  if (same !== undefined) return same;
   call.url = request.url;
   // A body the hook gave is sent once; the caller's is not replayed here.
   return call.hopTo(request.method, request.url, request.headers, request.body);

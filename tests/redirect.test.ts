@@ -560,10 +560,12 @@ test("redirect: every method, body kind and per-request setting arrives as sent,
     }
     res.end("answered");
   });
-  // A signal or a hook of its own changes nothing that is sent. Not yet a
-  // beforeRequest or beforeRedirect hook: with one, a FormData body arrives
-  // under another boundary than its Content-Type names (Deno and Bun).
-  const hooks = { afterResponse: [() => {}] };
+  // A signal or a hook of its own changes nothing that is sent.
+  const hooks = {
+    beforeRequest: [() => {}],
+    afterResponse: [() => {}],
+    beforeRedirect: [() => {}],
+  };
   const ways: Array<[string, RequestOptions]> = [
     ["plain", {}],
     ["signal", { signal: new AbortController().signal }],

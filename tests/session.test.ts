@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { echo, serve, type TestServer } from "./_server.ts";
-import { Session } from "../mod.ts";
+import { basicAuth, Session } from "../mod.ts";
 
 async function withServer(
   run: (server: TestServer) => Promise<void>,
@@ -683,4 +683,29 @@ test("session: send gives every kind of body again on a 307, a 308 and a retry, 
       echo(req, res);
     },
   );
+});
+
+test("session: a FormData body goes whole under its own boundary through an auth function and hooks", async () => {
+  const server = await serve(echo);
+  try {
+    await using s = new Session({
+      baseUrl: server.origin,
+      auth: basicAuth("u", "p"),
+      hooks: { beforeRequest: [(r) => new Request(r, { headers: r.headers })] },
+    });
+    const form = new FormData();
+    form.append("field", "value");
+    await (await s.post("/form", { body: form })).arrayBuffer();
+    const [seen] = server.seen;
+    const type = String(seen.headers["content-type"]);
+    const boundary = type.match(/boundary=(.+)$/)?.[1];
+    assert.ok(boundary, type);
+    assert.match(seen.body, new RegExp(`^--${boundary}\\r\\n`));
+    assert.match(seen.body, /name="field"\r\n\r\nvalue/);
+    assert.equal(seen.headers["transfer-encoding"], undefined);
+    assert.equal(Number(seen.headers["content-length"]), seen.body.length);
+    assert.equal(seen.headers.authorization, `Basic ${btoa("u:p")}`);
+  } finally {
+    await server.close();
+  }
 });
