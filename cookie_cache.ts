@@ -14,7 +14,7 @@
  *
  * const jar = new CookieJar(new VersionedMemoryStore());
  * const cache = new CookieHeaderCache(jar);
- * cache.store("http://example.com/", ["a=1"]);
+ * jar.setCookieSync("a=1", "http://example.com/");
  * cache.header("http://example.com/x"); // "a=1", computed
  * cache.header("http://example.com/x"); // "a=1", from the cache
  * ```
@@ -465,21 +465,6 @@ export class CookieHeaderCache {
     this.#store.updateCookie(cookie, next, () => {});
     this.remember(url, header, next);
     return next;
-  }
-
-  /**
-   * Stores a response's `Set-Cookie` headers straight into the jar,
-   * skipping those {@linkcode CookieHeaderCache.unchanged} finds unchanged.
-   *
-   * @param url the URL that answered
-   * @param setCookies the `Set-Cookie` values
-   */
-  store(url: string, setCookies: readonly string[]): void {
-    for (const text of setCookies) {
-      if (this.unchanged(url, text) !== undefined) continue;
-      const cookie = this.#jar.setCookieSync(text, url, { ignoreError: true });
-      if (cookie) this.remember(url, text, cookie);
-    }
   }
 }
 
