@@ -79,17 +79,7 @@ export class VersionedMemoryStore extends MemoryCookieStore {
     return this.#counter === 0;
   }
 
-  /**
-   * The number of writes so far, to any domain: while it has not moved,
-   * nothing in the store has changed.
-   *
-   * @example
-   * ```ts
-   * import { VersionedMemoryStore } from "./cookie_cache.ts";
-   *
-   * new VersionedMemoryStore().writes; // 0
-   * ```
-   */
+  /** The writes so far, to any domain: while it stays, nothing changed. */
   get writes(): number {
     return this.#counter;
   }

@@ -113,26 +113,6 @@ export function detectCookieFileFormat(text: string): CookieFileFormat {
   return first === "{" || first === "[" ? "json" : "netscape";
 }
 
-/**
- * Why a domain cannot carry a cookie loaded from a file, or `undefined`. A
- * file is data: it must not be able to plant a cookie on a whole public
- * suffix (`com`, `co.uk`) that every site under it would then receive.
- */
-function domainProblem(domain: string, hostOnly: boolean): string | undefined {
-  if (domain === "") return "empty domain";
-  if (/[\s/\\?#@]/.test(domain)) return `invalid domain ${domain}`;
-  if (hostOnly || isIP(domain) !== 0 || domain === "localhost") return;
-  let registrable: string | undefined;
-  try {
-    registrable = getPublicSuffix(domain, { allowSpecialUseDomain: true });
-  } catch {
-    return;
-  }
-  if (registrable === undefined) {
-    return `${domain} is a public suffix and cannot hold a domain cookie`;
-  }
-}
-
 function flag(text: string): boolean | undefined {
   const upper = text.toUpperCase();
   if (upper === "TRUE") return true;
@@ -228,7 +208,9 @@ function netscapeLine(line: string, now: number): Cookie | string | undefined {
 
 /**
  * Why a cookie read from a file cannot be kept, or `undefined`: the rules
- * both formats share.
+ * both formats share. A file is data: it must not be able to plant a cookie
+ * on a whole public suffix (`com`, `co.uk`) that every site under it would
+ * then receive.
  */
 function fieldsProblem(
   domain: string,
@@ -237,8 +219,19 @@ function fieldsProblem(
   key: string,
   value: string,
 ): string | undefined {
-  const bad = domainProblem(domain, hostOnly);
-  if (bad) return bad;
+  if (domain === "") return "empty domain";
+  if (/[\s/\\?#@]/.test(domain)) return `invalid domain ${domain}`;
+  if (!hostOnly && isIP(domain) === 0 && domain !== "localhost") {
+    let registrable: string | undefined = domain;
+    try {
+      registrable = getPublicSuffix(domain, { allowSpecialUseDomain: true });
+    } catch {
+      // Not a name the public suffix list can judge: left as it is.
+    }
+    if (registrable === undefined) {
+      return `${domain} is a public suffix and cannot hold a domain cookie`;
+    }
+  }
   if (typeof path !== "string" || !path.startsWith("/")) {
     return `path must start with /, got ${path}`;
   }

@@ -450,8 +450,6 @@ export class Cookies {
    * this bound passes the cap.
    */
   #bound = 0;
-  /** Whether the bound counts what was in the store at the start. */
-  #counted: boolean;
 
   static {
     putAll = (cookies, list) => cookies.#putAll(list);
@@ -498,8 +496,9 @@ export class Cookies {
       );
       this.maxCookies = checkCap(options.maxCookies, "maxCookies", 3000);
     }
-    // What a store or jar handed in holds is not known until counted.
-    this.#counted = !options.jar && !options.store;
+    // What a store or jar handed in holds is unknown: taken as full, so
+    // that the first cookie stored has it counted.
+    if (options.jar || options.store) this.#bound = this.maxCookies;
     if (this.jar.store instanceof VersionedMemoryStore) {
       this.#cache = new CookieHeaderCache(this.jar);
     }
@@ -532,7 +531,6 @@ export class Cookies {
    * @example
    * ```ts
    * import { Cookies } from "@fetchkit/session/cookies";
-   *
    * await new Cookies().setAsync("sid", "abc", { domain: "example.com" });
    * ```
    */
@@ -573,7 +571,6 @@ export class Cookies {
    * @example
    * ```ts
    * import { Cookies } from "@fetchkit/session/cookies";
-   *
    * await new Cookies().getAsync("sid"); // undefined
    * ```
    */
@@ -611,7 +608,6 @@ export class Cookies {
    * @example
    * ```ts
    * import { Cookies } from "@fetchkit/session/cookies";
-   *
    * await new Cookies().deleteAsync("sid"); // false
    * ```
    */
@@ -641,7 +637,6 @@ export class Cookies {
    * @example
    * ```ts
    * import { Cookies } from "@fetchkit/session/cookies";
-   *
    * await new Cookies().clearAsync();
    * ```
    */
@@ -688,7 +683,6 @@ export class Cookies {
    * @example
    * ```ts
    * import { Cookies } from "@fetchkit/session/cookies";
-   *
    * await new Cookies().toObjectAsync(); // {}
    * ```
    */
@@ -719,7 +713,6 @@ export class Cookies {
    * @example
    * ```ts
    * import { Cookies } from "@fetchkit/session/cookies";
-   *
    * const all = await new Cookies().listAsync();
    * ```
    */
@@ -748,7 +741,7 @@ export class Cookies {
   header(url: string): string | Promise<string> {
     const cache = this.#cache;
     if (cache !== undefined) return cache.header(url, touch);
-    return step(this.#lookup(url), sendable);
+    return step(call<Cookie[]>((cb) => this.jar.getCookies(url, cb)), sendable);
   }
 
   /**
@@ -780,7 +773,6 @@ export class Cookies {
    * @example
    * ```ts
    * import { Cookies } from "@fetchkit/session/cookies";
-   *
    * await new Cookies().headerForAsync("http://example.com/"); // ""
    * ```
    */
@@ -810,17 +802,14 @@ export class Cookies {
    * @returns nothing, or a promise of it
    */
   store(url: string, setCookies: readonly string[]): void | Promise<void> {
-    let from = 0;
     const cache = this.#cache;
-    if (cache !== undefined) {
-      while (
-        from < setCookies.length && this.#reuse(cache, url, setCookies[from])
-      ) {
-        from++;
-      }
-      if (from === setCookies.length) return;
-    }
-    return this.#store(url, setCookies, from);
+    let from = 0;
+    // What the header cache can store without the jar needs no closure.
+    while (
+      cache && from < setCookies.length &&
+      this.#reuse(cache, url, setCookies[from])
+    ) from++;
+    if (from < setCookies.length) return this.#store(url, setCookies, from);
   }
 
   /**
@@ -852,7 +841,6 @@ export class Cookies {
    * @example
    * ```ts
    * import { Cookies } from "@fetchkit/session/cookies";
-   *
    * const c = new Cookies();
    * await c.storeResponseAsync("http://example.com/", ["a=1; Path=/"]);
    * ```
@@ -891,7 +879,6 @@ export class Cookies {
    * @example
    * ```ts
    * import { Cookies } from "@fetchkit/session/cookies";
-   *
    * const data = await new Cookies().toJSONAsync();
    * ```
    */
@@ -1078,22 +1065,18 @@ export class Cookies {
       return true;
     }
     const renewed = cache.revalued(url, header);
-    if (
-      renewed === undefined || tooBig(renewed.cookie.key, renewed.value) ||
-      this.#mayShadowSecure(renewed.cookie, url)
-    ) return false;
-    touch(cache.revalue(url, header, renewed.cookie, renewed.value));
-    return true;
-  }
-
-  /**
-   * Whether an insecure response's cookie could meet the "leave secure
-   * cookies alone" rule: some other Secure cookie of its name exists.
-   */
-  #mayShadowSecure(cookie: Cookie, url: string): boolean {
-    if (url.startsWith("https:") || cookie.secure) return false;
+    if (renewed === undefined) return false;
+    const { cookie, value } = renewed;
+    // Where "leave secure cookies alone" could apply (another Secure cookie
+    // of the name exists), the jar decides.
     const store = this.jar.store as VersionedMemoryStore;
-    return store.secureCookies(cookie.key).some((c) => c !== cookie);
+    if (
+      tooBig(cookie.key, value) ||
+      !url.startsWith("https:") && !cookie.secure &&
+        store.secureCookies(cookie.key).some((c) => c !== cookie)
+    ) return false;
+    touch(cache.revalue(url, header, cookie, value));
+    return true;
   }
 
   /**
@@ -1152,13 +1135,12 @@ export class Cookies {
   }
 
   #evictTotal(): Maybe<void> {
-    if (this.#counted && this.#bound <= this.maxCookies) return;
+    if (this.#bound <= this.maxCookies) return;
     // Cookies stored while the count is taken are added on top of it.
     const before = this.#bound;
     return step(this.#all(), (all) => {
       const excess = overflow(all, this.maxCookies);
       this.#bound += all.length - excess.length - before;
-      this.#counted = true;
       return each(excess, this.#remove);
     });
   }
@@ -1182,11 +1164,6 @@ export class Cookies {
   /** The cookies of a domain and its parents, every path, expired included. */
   #domainCookies(domain: string): Maybe<Cookie[]> {
     return call((cb) => this.jar.store.findCookies(domain, null, true, cb));
-  }
-
-  /** The cookies a request to `url` sends, in the order sent. */
-  #lookup(url: string): Maybe<Cookie[]> {
-    return call<Cookie[]>((cb) => this.jar.getCookies(url, cb));
   }
 
   /** Removes a cookie; a field, so that it can be passed to `each`. */
