@@ -198,6 +198,8 @@ interface Stored {
   version: number;
   /** The store's writes when the version was last found unchanged. */
   writes: number;
+  /** The response it was last found or made in (see `settle`). */
+  response: number;
 }
 
 /** Entries kept before the cache starts over; bounds memory, not speed. */
@@ -234,6 +236,9 @@ export class CookieHeaderCache {
   #lastSeenUrl = "";
   #lastSeenHeader = "";
   #lastSeen: Stored | undefined;
+  /** The response being stored, counted by `settle`, and the writes before it. */
+  #response = 0;
+  #writesBefore = 0;
 
   /**
    * Caches for a jar whose store is a {@linkcode VersionedMemoryStore}.
@@ -358,12 +363,14 @@ export class CookieHeaderCache {
       this.#lastSeenHeader = header;
       this.#lastSeen = seen;
     }
-    return this.#unwritten(seen) ? seen.cookie : undefined;
+    if (!this.#unwritten(seen)) return undefined;
+    seen.response = this.#response;
+    return seen.cookie;
   }
 
   /**
-   * Notes that `header` from `url` stored `cookie` (call it after every
-   * other change that storing caused, such as evictions).
+   * Notes that `header` from `url` stored `cookie`; once the whole response
+   * is stored, call {@linkcode CookieHeaderCache.settle}.
    *
    * @param url the URL that answered
    * @param header the `Set-Cookie` value
@@ -374,11 +381,8 @@ export class CookieHeaderCache {
     const key = `${at}\n${header}`;
     const shape = splitSetCookie(header);
     const shapeKey = shape && `${at}\n${shape.name}\n${shape.rest}`;
-    const { domain, path } = cookie;
-    if (
-      domain == null || path == null || MAX_AGE.test(header) ||
-      this.#store.idx[domain]?.[path]?.[cookie.key] !== cookie
-    ) {
+    const domain = cookie.domain;
+    if (domain == null || MAX_AGE.test(header) || !this.#holds(cookie)) {
       this.#stored.delete(key);
       if (shapeKey) this.#shapes.delete(shapeKey);
       this.#lastSeen = undefined;
@@ -389,6 +393,7 @@ export class CookieHeaderCache {
       domain,
       version: this.#store.versionOf(domain),
       writes: this.#store.writes,
+      response: this.#response,
     };
     this.#lastSeenUrl = url;
     this.#lastSeenHeader = header;
@@ -399,6 +404,41 @@ export class CookieHeaderCache {
       if (this.#shapes.size >= MAX_ENTRIES) this.#shapes.clear();
       this.#shapes.set(shapeKey, seen);
     }
+  }
+
+  /**
+   * Ends a response from `url` whose `Set-Cookie` values were `headers`,
+   * once all of it is stored (its cookies, the evictions): the entries of
+   * those headers found or made while it was stored are current again, each
+   * whose cookie the store still holds. Without it, a response that sets two
+   * cookies of one domain would find the first stale, written over by the
+   * second, every time.
+   *
+   * @param url the URL that answered
+   * @param headers the `Set-Cookie` values
+   */
+  settle(url: string, headers: readonly string[]): void {
+    const store = this.#store;
+    if (store.writes !== this.#writesBefore) {
+      const at = urlKey(url);
+      for (const header of headers) {
+        const seen = this.#stored.get(`${at}\n${header}`);
+        if (seen?.response !== this.#response || !this.#holds(seen.cookie)) {
+          continue;
+        }
+        seen.version = store.versionOf(seen.domain);
+        seen.writes = store.writes;
+      }
+      this.#writesBefore = store.writes;
+    }
+    this.#response++;
+  }
+
+  /** Whether the store holds `cookie` itself, not one that replaced it. */
+  #holds(cookie: Cookie): boolean {
+    const { domain, path, key } = cookie;
+    return domain != null && path != null &&
+      this.#store.idx[domain]?.[path]?.[key] === cookie;
   }
 
   /**

@@ -810,6 +810,7 @@ export class Cookies {
       this.#reuse(cache, url, setCookies[from])
     ) from++;
     if (from < setCookies.length) return this.#store(url, setCookies, from);
+    cache?.settle(url, setCookies);
   }
 
   /**
@@ -1029,7 +1030,10 @@ export class Cookies {
     }
     const receipt: Receipt = { url, parsed, stored: [] };
     const stored = each(headers, (h) => this.#storeOne(receipt, h), from);
-    return step(stored, () => this.#evict(receipt.stored));
+    return step(
+      step(stored, () => this.#evict(receipt.stored)),
+      () => this.#cache?.settle(url, headers),
+    );
   }
 
   #storeOne(receipt: Receipt, header: string): Maybe<void> {
@@ -1046,8 +1050,6 @@ export class Cookies {
       return step(stored, (c) => {
         if (c === undefined) return;
         receipt.stored.push(touch(c));
-        // Evictions come after the whole response: any that touch this
-        // domain raise its version, which makes this entry stale.
         cache?.remember(receipt.url, header, c);
       });
     });
