@@ -99,8 +99,11 @@ function withAuthorization(request: Request, value: string): Request {
   return new Request(request, { headers });
 }
 
-/** The `Authorization` value for HTTP Basic: `user:password`, UTF-8, base64. */
-function basicAuthorization(username: string, password: string): string {
+/**
+ * The `Authorization` value for HTTP Basic: `user:password`, UTF-8, base64.
+ * Internal: what a session sends for `auth: [user, password]`.
+ */
+export function basicAuthorization(username: string, password: string): string {
   const bytes = new TextEncoder().encode(`${username}:${password}`);
   let binary = "";
   for (const b of bytes) binary += String.fromCharCode(b);
