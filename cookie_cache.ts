@@ -93,21 +93,26 @@ export class VersionedMemoryStore extends MemoryCookieStore {
   secureCookies(key: string): Cookie[] {
     const list = this.#secure.get(key);
     if (list === undefined) return [];
-    const live = list.filter((c) => this.#holds(c));
+    const live = list.filter((c) => this.holds(c));
     if (live.length === 0) this.#secure.delete(key);
     else if (live.length !== list.length) this.#secure.set(key, live);
     return live;
   }
 
-  /** Whether `cookie` itself (not one that replaced it) is in the store. */
-  #holds(cookie: Cookie): boolean {
+  /**
+   * Whether `cookie` itself (not one that replaced it) is in the store.
+   *
+   * @param cookie a cookie taken from the store
+   * @returns whether the store holds it
+   */
+  holds(cookie: Cookie): boolean {
     return this.idx[cookie.domain ?? ""]?.[cookie.path ?? ""]?.[cookie.key] ===
       cookie;
   }
 
   #noteSecure(cookie: Cookie): void {
     const list = (this.#secure.get(cookie.key) ?? []).filter((c) =>
-      c !== cookie && this.#holds(c)
+      c !== cookie && this.holds(c)
     );
     list.push(cookie);
     this.#secure.set(cookie.key, list);
@@ -382,7 +387,7 @@ export class CookieHeaderCache {
     const shape = splitSetCookie(header);
     const shapeKey = shape && `${at}\n${shape.name}\n${shape.rest}`;
     const domain = cookie.domain;
-    if (domain == null || MAX_AGE.test(header) || !this.#holds(cookie)) {
+    if (domain == null || MAX_AGE.test(header) || !this.#store.holds(cookie)) {
       this.#stored.delete(key);
       if (shapeKey) this.#shapes.delete(shapeKey);
       this.#lastSeen = undefined;
@@ -407,12 +412,10 @@ export class CookieHeaderCache {
   }
 
   /**
-   * Ends a response from `url` whose `Set-Cookie` values were `headers`,
-   * once all of it is stored (its cookies, the evictions): the entries of
-   * those headers found or made while it was stored are current again, each
-   * whose cookie the store still holds. Without it, a response that sets two
-   * cookies of one domain would find the first stale, written over by the
-   * second, every time.
+   * Ends a response from `url` once all of it is stored (its cookies, the
+   * evictions): the entries of its `headers` found or made meanwhile whose
+   * cookie the store still holds are current again. Else a response setting
+   * two cookies of one domain would find the first stale every time.
    *
    * @param url the URL that answered
    * @param headers the `Set-Cookie` values
@@ -423,7 +426,9 @@ export class CookieHeaderCache {
       const at = urlKey(url);
       for (const header of headers) {
         const seen = this.#stored.get(`${at}\n${header}`);
-        if (seen?.response !== this.#response || !this.#holds(seen.cookie)) {
+        if (
+          seen?.response !== this.#response || !this.#store.holds(seen.cookie)
+        ) {
           continue;
         }
         seen.version = store.versionOf(seen.domain);
@@ -432,13 +437,6 @@ export class CookieHeaderCache {
       this.#writesBefore = store.writes;
     }
     this.#response++;
-  }
-
-  /** Whether the store holds `cookie` itself, not one that replaced it. */
-  #holds(cookie: Cookie): boolean {
-    const { domain, path, key } = cookie;
-    return domain != null && path != null &&
-      this.#store.idx[domain]?.[path]?.[key] === cookie;
   }
 
   /**
