@@ -99,12 +99,7 @@ export class VersionedMemoryStore extends MemoryCookieStore {
     return live;
   }
 
-  /**
-   * Whether `cookie` itself (not one that replaced it) is in the store.
-   *
-   * @param cookie a cookie taken from the store
-   * @returns whether the store holds it
-   */
+  /** Whether `cookie` itself (not one that replaced it) is in the store. */
   holds(cookie: Cookie): boolean {
     return this.idx[cookie.domain ?? ""]?.[cookie.path ?? ""]?.[cookie.key] ===
       cookie;
@@ -349,13 +344,9 @@ export class CookieHeaderCache {
 
   /**
    * The cookie a `Set-Cookie` header from `url` stored before, when storing
-   * it again would change nothing: nothing has been written to its domain
-   * since, it is still in the jar, and it has no `Max-Age` (whose expiry
-   * moves with every receipt). `undefined` otherwise.
-   *
-   * @param url the URL that answered
-   * @param header the `Set-Cookie` value
-   * @returns the stored cookie, or `undefined`
+   * it again would change nothing: nothing written to its domain since, it
+   * is still in the jar, and it has no `Max-Age` (whose expiry moves with
+   * every receipt). `undefined` otherwise.
    */
   unchanged(url: string, header: string): Cookie | undefined {
     let seen = url === this.#lastSeenUrl && header === this.#lastSeenHeader
@@ -376,10 +367,6 @@ export class CookieHeaderCache {
   /**
    * Notes that `header` from `url` stored `cookie`; once the whole response
    * is stored, call {@linkcode CookieHeaderCache.settle}.
-   *
-   * @param url the URL that answered
-   * @param header the `Set-Cookie` value
-   * @param cookie the cookie the jar stored
    */
   remember(url: string, header: string, cookie: Cookie): void {
     const at = urlKey(url);
@@ -416,9 +403,6 @@ export class CookieHeaderCache {
    * evictions): the entries of its `headers` found or made meanwhile whose
    * cookie the store still holds are current again. Else a response setting
    * two cookies of one domain would find the first stale every time.
-   *
-   * @param url the URL that answered
-   * @param headers the `Set-Cookie` values
    */
   settle(url: string, headers: readonly string[]): void {
     const store = this.#store;
@@ -440,17 +424,12 @@ export class CookieHeaderCache {
   }
 
   /**
-   * The cookie a `Set-Cookie` header from `url` would replace, when the
-   * header differs from one stored from the same URL before only in its
-   * value: the same name and the same attributes, written the same way (so
-   * every rule tough-cookie applied to the one applies to the other alike),
-   * nothing written to the cookie's domain since, no `Max-Age`, the cookie
-   * not expired, and a value of plain cookie characters. `undefined`
-   * otherwise: the header is for the jar to store.
-   *
-   * @param url the URL that answered
-   * @param header the `Set-Cookie` value
-   * @returns the cookie and the new value, or `undefined`
+   * The cookie a `Set-Cookie` header from `url` would replace when it
+   * differs from one stored from the same URL only in its value, written as
+   * a plain cookie-octet string: the same name and attributes, written the
+   * same way (so every rule tough-cookie applied to the one applies to the
+   * other), nothing written to the domain since, no `Max-Age`, not expired.
+   * `undefined` otherwise: the header is for the jar to store.
    */
   revalued(
     url: string,
@@ -471,18 +450,12 @@ export class CookieHeaderCache {
   }
 
   /**
-   * Replaces a cookie {@linkcode CookieHeaderCache.revalued} found with one
-   * of the new value, as storing the header would: a new `Cookie` of the
-   * same attributes, its creation kept, last accessed now, written through
-   * the store (so that every cached header with it is built again). The old
-   * object is left as it was: it may be held elsewhere (a list taken before,
-   * another jar it was given to).
-   *
-   * @param url the URL that answered
-   * @param header the `Set-Cookie` value
-   * @param cookie the cookie to replace
-   * @param value its new value
-   * @returns the cookie now in the jar
+   * Replaces a cookie {@linkcode CookieHeaderCache.revalued} found as
+   * storing the header would: with a new `Cookie` of the new value, creation
+   * kept, last accessed now, written through the store (so that every cached
+   * header with it is built again). The old object is left as it was: it may
+   * be held elsewhere (a list taken before, another jar it was given to).
+   * Returns the cookie now in the jar.
    */
   revalue(url: string, header: string, cookie: Cookie, value: string): Cookie {
     const next = new Cookie(cookie);

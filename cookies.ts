@@ -132,13 +132,11 @@ export interface CookiesOptions {
  *
  * Without `findSecureCookies`, the "leave secure cookies alone" rule on an
  * asynchronous store reads the store whole (`getAllCookies`) once per
- * plain-http response that sets a cookie without `Secure` — a Secure cookie
- * on a sibling or child domain can be found no other way — except when the
- * host is an IP address, which has no subdomains: then `findCookies` for the
- * host suffices. Without the caps, the jar keeps them itself: one
- * `findCookies` per domain a response stored into, and a whole read when the
- * cookies it stored since it last counted could have passed `maxCookies`
- * (on a jar over a store it was given, the first store counts).
+ * plain-http response that sets a cookie without `Secure` on a host name (a
+ * Secure cookie on a sibling or child domain can be found no other way; an
+ * IP address has none). Without the caps, the jar keeps them: one
+ * `findCookies` per domain a response stored into, and a whole read when
+ * what it stored since it last counted could have passed `maxCookies`.
  *
  * @example
  * ```ts
@@ -209,10 +207,6 @@ function touch(cookie: Cookie): Cookie {
   return cookie;
 }
 
-function lastUse(cookie: Cookie): number {
-  return (cookie as { [LAST_USE]?: number })[LAST_USE] ?? 0;
-}
-
 /**
  * The eviction order, the same on every store: least recently used first
  * (RFC 6265 §5.3). Cookies this process used are ordered by its counter;
@@ -221,11 +215,13 @@ function lastUse(cookie: Cookie): number {
  * store keeps; the older cookie goes first on a tie.
  */
 function byUse(a: Cookie, b: Cookie): number {
-  const accessed = (c: Cookie) => (c.lastAccessed as Date | null)?.getTime();
-  return lastUse(a) - lastUse(b) ||
-    (accessed(a) ?? 0) - (accessed(b) ?? 0) ||
+  return lastUse(a) - lastUse(b) || accessed(a) - accessed(b) ||
     (a.creationIndex ?? 0) - (b.creationIndex ?? 0);
 }
+
+const lastUse = (c: Cookie) => (c as { [LAST_USE]?: number })[LAST_USE] ?? 0;
+const accessed = (c: Cookie) =>
+  c.lastAccessed instanceof Date ? c.lastAccessed.getTime() : 0;
 
 /**
  * What to remove to bring `cookies` within `cap` (RFC 6265 §5.3, step 12):
@@ -290,9 +286,8 @@ function isLive(cookie: Cookie, now: number): boolean {
 }
 
 /**
- * A store's answer: the value itself from a synchronous store, a promise of
- * it from an asynchronous one. Every operation of the jar is written once
- * over such answers, so that a synchronous store never waits.
+ * A store's answer: the value from a synchronous store, a promise from an
+ * asynchronous one. Each operation is written once over such answers.
  */
 type Maybe<T> = T | Promise<T>;
 
@@ -318,9 +313,9 @@ function each<T>(
 type Callback<T> = (error: Error | null, result?: T) => void;
 
 /**
- * Calls a tough-cookie method that takes a callback, so that any store
- * works: its result at once when the store answered synchronously (the
- * in-memory store does, tough-cookie's jar too over it), a promise otherwise.
+ * Calls a tough-cookie method that takes a callback: its result at once when
+ * the store answered synchronously (tough-cookie's jar does over such a
+ * store), a promise otherwise.
  */
 function call<T>(run: (callback: Callback<T>) => void): Maybe<T> {
   let later: Callback<T> | undefined;
@@ -721,10 +716,9 @@ export class Cookies {
   }
 
   /**
-   * The `Cookie` header the jar sends to a URL (`""` when none): a string
-   * at once from a synchronous store, without waiting, and a promise of it
-   * from an asynchronous one. The cookies sent count as used now, for
-   * eviction. A session calls it for every hop it sends.
+   * The `Cookie` header the jar sends to a URL (`""` when none), the
+   * cookies in it used now: a string at once from a synchronous store, a
+   * promise from an asynchronous one. A session calls it for every hop.
    *
    * @example
    * ```ts
@@ -781,12 +775,10 @@ export class Cookies {
   }
 
   /**
-   * Stores the `Set-Cookie` values of a response from `url`, one after the
-   * other in the order given, then keeps the caps. Cookies the jar's rules
-   * refuse, and malformed ones, are ignored, as a browser does. Returns
-   * `undefined` at once, without waiting, on a synchronous store, and a
-   * promise on an asynchronous one. A session calls it for every response
-   * it receives.
+   * Stores the `Set-Cookie` values of a response from `url` in order, then
+   * keeps the caps; what the jar's rules refuse, and malformed values, are
+   * ignored, as a browser does. `undefined` at once on a synchronous store,
+   * a promise on an asynchronous one. A session calls it for every hop.
    *
    * @example
    * ```ts
