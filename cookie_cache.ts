@@ -74,11 +74,6 @@ export class VersionedMemoryStore extends MemoryCookieStore {
     return (this.#versions.get(domain) ?? 0) + this.#all;
   }
 
-  /** Whether nothing was ever written: the jar is empty, cheaply known. */
-  get pristine(): boolean {
-    return this.#counter === 0;
-  }
-
   /** The writes so far, to any domain: while it stays, nothing changed. */
   get writes(): number {
     return this.#counter;
@@ -296,7 +291,7 @@ export class CookieHeaderCache {
    */
   header(url: string, use?: (cookie: Cookie) => void): string {
     // Many sessions never hold a cookie: no key to build, no stamp to take.
-    if (this.#store.pristine) return "";
+    if (this.#store.writes === 0) return "";
     let entry = url === this.#lastUrl ? this.#lastEntry : undefined;
     if (entry === undefined || !this.#current(entry)) {
       entry = this.#entry(url);

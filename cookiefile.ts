@@ -115,9 +115,7 @@ export function detectCookieFileFormat(text: string): CookieFileFormat {
 
 function flag(text: string): boolean | undefined {
   const upper = text.toUpperCase();
-  if (upper === "TRUE") return true;
-  if (upper === "FALSE") return false;
-  return undefined;
+  return upper === "TRUE" ? true : upper === "FALSE" ? false : undefined;
 }
 
 /**

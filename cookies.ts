@@ -281,7 +281,12 @@ function sendable(cookies: readonly Cookie[]): string {
 }
 
 function isLive(cookie: Cookie, now: number): boolean {
-  const expiry = cookie.expiryTime();
+  // A Date read directly: expiryTime() compares it to "Infinity" with ==,
+  // which formats it as text, a cost eviction would pay for every cookie.
+  const { expires, maxAge } = cookie;
+  const expiry = expires instanceof Date && maxAge == null
+    ? expires.getTime()
+    : cookie.expiryTime();
   return expiry === undefined || expiry > now;
 }
 
@@ -802,7 +807,8 @@ export class Cookies {
       this.#reuse(cache, url, setCookies[from])
     ) from++;
     if (from < setCookies.length) return this.#store(url, setCookies, from);
-    cache?.settle(url, setCookies);
+    // One header renewed in place has nothing after it to settle.
+    if (setCookies.length > 1) cache?.settle(url, setCookies);
   }
 
   /**
