@@ -48,13 +48,11 @@ export function applyCookies(hop: Hop, call: Call): void | Promise<void> {
         : "",
     );
   }
-  const jar = call.via.cookies;
-  if (jar.synchronous) {
-    return setCookie(hop, cookieHeader(call, hop.url, jar.headerFor(hop.url)));
+  const header = call.via.cookies.header(hop.url);
+  if (typeof header === "string") {
+    return setCookie(hop, cookieHeader(call, hop.url, header));
   }
-  return jar.headerForAsync(hop.url).then((header) =>
-    setCookie(hop, cookieHeader(call, hop.url, header))
-  );
+  return header.then((jar) => setCookie(hop, cookieHeader(call, hop.url, jar)));
 }
 
 function storeCookies(
@@ -64,10 +62,7 @@ function storeCookies(
 ): void | Promise<void> {
   const setCookies = response.headers.getSetCookie();
   if (setCookies.length === 0) return;
-  const jar = call.via.cookies;
-  const from = response.url || hop.url;
-  if (jar.synchronous) return jar.storeResponse(from, setCookies);
-  return jar.storeResponseAsync(from, setCookies);
+  return call.via.cookies.store(response.url || hop.url, setCookies);
 }
 
 /** Through the stages and the transport; Set-Cookie kept. */
