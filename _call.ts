@@ -11,6 +11,7 @@
  */
 
 import type { AuthFunction } from "./auth.ts";
+import type { HttpCache } from "./cache.ts";
 import { type TlsOptions, UnsupportedTransportError } from "./clients.ts";
 import type { Cookies } from "./cookies.ts";
 import { DeadlineExceeded } from "./deadline.ts";
@@ -31,8 +32,12 @@ import type { Hop, Transport } from "./_transport.ts";
 export interface Via {
   /** The jar. */
   readonly cookies: Cookies;
-  /** The session's stages laid over its transport. */
+  /** The session's stages (its cache first) laid over its transport. */
   readonly send: Transport;
+  /** The session's stages laid over its transport under another cache. */
+  sendWith(cache: HttpCache | undefined): Transport;
+  /** The session's cache. */
+  readonly cache: HttpCache | undefined;
   /** The proxy for a URL under a proxy setting. */
   proxyFor(url: URL, setting: ProxyOption | undefined): URL | null;
   /** Whether the session has been closed. */
@@ -109,6 +114,8 @@ export function sameBody(
 export class Call {
   readonly plan: Plan;
   readonly via: Via;
+  /** The stages and transport of this call. */
+  readonly send: Transport;
   readonly cookies: CallCookies;
   readonly signal: AbortSignal;
   /** The first request's URL, fragment included. */
@@ -135,6 +142,7 @@ export class Call {
   ) {
     this.plan = plan;
     this.via = via;
+    this.send = plan.cache === via.cache ? via.send : via.sendWith(plan.cache);
     this.cookies = prepared.cookies;
     // A caller's signal also aborts the body after the call returns:
     // `AbortSignal.any` holds it weakly, so a long-lived signal keeps no

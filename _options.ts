@@ -17,6 +17,7 @@ import type { ProgressCallback } from "./progress.ts";
 import type { ProxyOption } from "./proxy.ts";
 import type { RetryInput } from "./retry.ts";
 import type { Stage, Transport } from "./_transport.ts";
+import type { CacheStatus, HttpCache } from "./cache.ts";
 
 /**
  * The settings a session keeps, given to its constructor. All of them can be
@@ -105,6 +106,12 @@ export interface SessionOptions {
    * its cookies.
    */
   stages?: readonly Stage[];
+  /**
+   * An HTTP cache (`HttpCache` from `@fetchkit/session/cache`): the first
+   * of the stages, so that a fresh response is served, and a stored
+   * redirect followed, without the network. Off by default.
+   */
+  cache?: HttpCache | null;
 }
 
 /**
@@ -142,6 +149,8 @@ export interface SendOptions {
   proxy?: ProxyOption;
   /** TLS settings for this request, replacing the session's as a whole. */
   tls?: TlsOptions | null;
+  /** The HTTP cache for this request; `null` for none. */
+  cache?: HttpCache | null;
 }
 
 /**
@@ -202,4 +211,6 @@ export type SessionResponse = Response & {
   readonly history: Array<Response & { readonly history: Response[] }>;
   /** How many times requests of this call were retried, over all hops. */
   readonly retryCount: number;
+  /** What the session's HTTP cache did, when it has one. */
+  readonly cacheStatus?: CacheStatus;
 };

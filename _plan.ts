@@ -11,6 +11,7 @@
  */
 
 import type { Auth } from "./auth.ts";
+import type { HttpCache } from "./cache.ts";
 import type { TlsOptions } from "./clients.ts";
 import { type CallHooks, type Hooks, resolveHooks } from "./hooks.ts";
 import { mergeSetting } from "./merge.ts";
@@ -42,6 +43,7 @@ export interface SessionSettings {
   readonly onUploadProgress: ProgressCallback | undefined;
   readonly proxy: ProxyOption | undefined;
   readonly tls: TlsOptions | undefined;
+  readonly cache: HttpCache | undefined;
 }
 
 /** What one call may override, as the caller gives it. */
@@ -56,6 +58,7 @@ export interface CallSettings {
   onUploadProgress?: ProgressCallback | null;
   proxy?: ProxyOption;
   tls?: TlsOptions | null;
+  cache?: HttpCache | null;
 }
 
 /** The settings in force for one call. */
@@ -70,6 +73,7 @@ export interface Plan {
   readonly onUploadProgress: ProgressCallback | undefined;
   readonly proxy: ProxyOption | undefined;
   readonly tls: TlsOptions | undefined;
+  readonly cache: HttpCache | undefined;
 }
 
 const NO_HOOKS: CallHooks = Object.freeze({
@@ -143,5 +147,6 @@ export function plan(session: SessionSettings, call: CallSettings): Plan {
     ),
     proxy: call.proxy === undefined ? session.proxy : call.proxy,
     tls: mergeSetting(session.tls, call.tls),
+    cache: mergeSetting(session.cache, call.cache),
   };
 }

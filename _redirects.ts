@@ -70,6 +70,14 @@ async function snapshot(response: Response, call: Call): Promise<Response> {
     headers: response.headers,
   });
   Object.defineProperty(copy, "url", { value: call.url });
+  // What the cache did for this hop stays readable in `history`.
+  const cacheStatus = (response as { cacheStatus?: unknown }).cacheStatus;
+  if (cacheStatus !== undefined) {
+    Object.defineProperty(copy, "cacheStatus", {
+      value: cacheStatus,
+      enumerable: true,
+    });
+  }
   return copy;
 }
 

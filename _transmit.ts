@@ -71,7 +71,7 @@ function send(hop: Hop, call: Call): Promise<Response> {
   let sent: Promise<Response>;
   try {
     call.signal.throwIfAborted();
-    sent = call.via.send(hop);
+    sent = call.send(hop);
   } catch (error) {
     return Promise.reject(call.transportError(error, hop));
   }

@@ -57,6 +57,7 @@ import { resolveRetry, type RetryInput, type RetryPolicy } from "./retry.ts";
 import { applyCookies } from "./_transmit.ts";
 import { chainFor, compose } from "./_journey.ts";
 import type { Hop } from "./_transport.ts";
+import type { HttpCache } from "./cache.ts";
 
 export type { Auth, AuthFunction } from "./auth.ts";
 export type { RedirectMode } from "./_plan.ts";
@@ -119,6 +120,8 @@ export class Session implements AsyncDisposable, Disposable {
   tls: TlsOptions | undefined;
   /** See {@linkcode SessionOptions.trustEnv}. */
   trustEnv: boolean;
+  /** See {@linkcode SessionOptions.cache}. */
+  readonly cache: HttpCache | undefined;
   #auth: Auth | undefined;
   #retry: RetryPolicy;
   #timeout: number | undefined;
@@ -164,6 +167,7 @@ export class Session implements AsyncDisposable, Disposable {
     this.#retry = resolveRetry(undefined, options.retry);
     this.onDownloadProgress = options.onDownloadProgress ?? undefined;
     this.onUploadProgress = options.onUploadProgress ?? undefined;
+    this.cache = options.cache ?? undefined;
     this.#via = this.#viaOf(options);
   }
 
@@ -175,9 +179,17 @@ export class Session implements AsyncDisposable, Disposable {
     }
     const pool = this.pool;
     const transport = options.transport ?? ((hop: Hop) => poolSend(pool, hop));
+    const stages = options.stages ?? [];
+    const sendWith = (cache: HttpCache | undefined) =>
+      compose(
+        transport,
+        cache === undefined ? stages : [cache.stage, ...stages],
+      );
     return {
       cookies: this.cookies,
-      send: compose(transport, options.stages ?? []),
+      cache: this.cache,
+      send: sendWith(this.cache),
+      sendWith,
       proxyFor: (url, setting) =>
         proxyFor(url, setting, { trustEnv: this.trustEnv, env: this.#env }),
       closed: () => this.#closed,

@@ -57,7 +57,7 @@ async function here(): Promise<void> {
   const cache = new HttpCache();
   const cached = cache.stage(viaFetch);
   const plain = new Session();
-  const withCache = new Session({ stages: [cache.stage] });
+  const withCache = new Session({ cache });
   const runtime = "Deno" in globalThis
     ? `Deno ${
       (globalThis as { Deno?: { version: { deno: string } } }).Deno!.version

@@ -19,7 +19,7 @@ test("a cached 301 is followed by the session without the network", async () => 
   await using cache = new HttpCache({ clock: clock.read });
   await using s = new Session({
     baseUrl: server.origin,
-    stages: [cache.stage],
+    cache,
   });
   try {
     const first = await s.get("/old");
@@ -48,7 +48,7 @@ test("a miss's Set-Cookie reaches the jar once; a hit replays none", async () =>
   await using cache = new HttpCache({ clock: clock.read });
   await using s = new Session({
     baseUrl: server.origin,
-    stages: [cache.stage],
+    cache,
   });
   try {
     await (await s.get("/page")).text();
@@ -76,12 +76,12 @@ test("two sessions with different auth on one cache get their own responses; a c
   await using alice = new Session({
     baseUrl: server.origin,
     auth: ["alice", "pw"],
-    stages: [cache.stage],
+    cache,
   });
   await using bob = new Session({
     baseUrl: server.origin,
     auth: ["bob", "pw"],
-    stages: [cache.stage],
+    cache,
   });
   try {
     const a = await (await alice.get("/me")).text();
@@ -115,7 +115,7 @@ test("stale-if-error answers the session's hop, so its retry policy has nothing 
   await using s = new Session({
     baseUrl: server.origin,
     retry: { limit: 2 },
-    stages: [cache.stage],
+    cache,
   });
   try {
     await (await s.get("/x")).text();
@@ -127,6 +127,42 @@ test("stale-if-error answers the session's hop, so its retry policy has nothing 
     assert.equal(r.retryCount, 0);
     assert.equal(cacheStatus(r)?.detail, "stale-if-error");
     assert.equal(server.seen.length, 2);
+  } finally {
+    await server.close();
+  }
+});
+
+test("the cache option: cache: null turns it off for one request; the status is on the response and on each hop of its history", async () => {
+  const clock = new TestClock();
+  const server = await origin(clock, (req, res) => {
+    res.setHeader("cache-control", "max-age=60");
+    if (req.url === "/moved") {
+      res.writeHead(301, { location: "/page" });
+      return res.end();
+    }
+    res.end("page");
+  });
+  await using cache = new HttpCache({ clock: clock.read });
+  await using s = new Session({ baseUrl: server.origin, cache });
+  try {
+    await (await s.get("/moved")).text();
+    await cache.idle();
+    const hit = await s.get("/moved");
+    await hit.text();
+    assert.equal(hit.cacheStatus?.hit, true);
+    assert.equal(cacheStatus(hit.history[0])?.hit, true);
+    assert.equal(server.seen.length, 2);
+    const bypass = await s.get("/page", { cache: null });
+    await bypass.text();
+    assert.equal(bypass.cacheStatus, undefined);
+    assert.equal(server.seen.length, 3);
+    // Another cache for one request: the session's is not consulted.
+    await using other = new HttpCache({ clock: clock.read });
+    const fresh = await s.get("/page", { cache: other });
+    await fresh.text();
+    assert.equal(fresh.cacheStatus?.hit, false);
+    assert.equal(server.seen.length, 4);
+    assert.equal(s.cache, cache);
   } finally {
     await server.close();
   }
