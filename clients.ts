@@ -184,12 +184,11 @@ function fetchInit(
   source: Request | undefined,
   client?: unknown,
 ): FetchInit {
-  const init: FetchInit = {
-    method: hop.method,
-    headers: hop.headers,
-    signal: hop.signal,
-    redirect: "manual",
-  };
+  // Only what differs from fetch's defaults: Deno's fetch converts every
+  // member given, an empty `Headers` too (a few microseconds a request).
+  const init: FetchInit = { signal: hop.signal, redirect: "manual" };
+  if (hop.method !== "GET") init.method = hop.method;
+  if (!hop.headers.keys().next().done) init.headers = hop.headers;
   if (source === undefined && hop.body !== null) {
     init.body = hop.body;
     if (hop.body instanceof ReadableStream) init.duplex = "half";
