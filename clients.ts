@@ -49,8 +49,16 @@
 import type * as Http from "node:http";
 import type * as Https from "node:https";
 import type { Readable } from "node:stream";
+import type * as Undici from "undici";
 import type { Hop } from "./_transport.ts";
-import { bun, type BunApi, deno, type DenoApi, readEnv } from "./_runtime.ts";
+import {
+  bun,
+  type BunApi,
+  deno,
+  type DenoApi,
+  readEnv,
+  runtime,
+} from "./_runtime.ts";
 import { isIdempotent, sendOnceInit, sourceOf } from "./resend.ts";
 
 export type { Hop };
@@ -173,17 +181,17 @@ const PROXY_VARS = [
   "ALL_PROXY",
 ];
 
-type FetchInit = RequestInit & { client?: unknown; duplex?: "half" };
+type FetchInit = RequestInit & {
+  client?: unknown;
+  dispatcher?: unknown;
+  duplex?: "half";
+};
 
 /**
  * What fetch is given for a hop: all of it, redirects not followed; the
  * body too unless the hop is sent from its `source` request.
  */
-function fetchInit(
-  hop: Hop,
-  source: Request | undefined,
-  client?: unknown,
-): FetchInit {
+function fetchInit(hop: Hop, source: Request | undefined): FetchInit {
   // Only what differs from fetch's defaults: Deno's fetch converts every
   // member given, an empty `Headers` too (a few microseconds a request).
   const init: FetchInit = { signal: hop.signal, redirect: "manual" };
@@ -193,7 +201,6 @@ function fetchInit(
     init.body = hop.body;
     if (hop.body instanceof ReadableStream) init.duplex = "half";
   }
-  if (client !== undefined) init.client = client;
   return init;
 }
 
@@ -234,9 +241,10 @@ export function createClient(origin: URL, settings: ClientSettings): Client {
       return bunClient(FetchSession, settings, rootCertificates);
     });
   }
+  if (undiciParts) return undiciClient(undiciParts, settings);
   if (settings.proxy) {
     throw new UnsupportedTransportError(
-      "Proxies need Deno or Bun: this runtime's fetch has no per-client proxy",
+      "Proxies need Deno, Bun or Node: this runtime's fetch has no per-client proxy",
     );
   }
   return nodeClient(settings);
@@ -314,7 +322,8 @@ function denoClient(
     send: (hop) => {
       // A request's body behind a stream is one Deno streams: sent once.
       const source = sourceOf(hop);
-      const init = fetchInit(hop, source, client);
+      const init = fetchInit(hop, source);
+      init.client = client;
       if (once && source === undefined && !isIdempotent(hop.method)) {
         sendOnceInit(init, freshClient);
       }
@@ -361,6 +370,170 @@ function bunClient(
     },
     close: () => session.close(),
   };
+}
+
+/** undici, and Node's own roots: what Node's client is made of. */
+interface UndiciParts {
+  undici: typeof Undici;
+  roots: readonly string[];
+}
+
+/**
+ * Loaded with this module on Node, where every request needs them (so that
+ * no request's timeout pays for loading them); elsewhere, never.
+ */
+const undiciParts: UndiciParts | undefined = runtime === "node"
+  ? await Promise.all([import("undici"), import("node:tls")]).then((
+    [undici, tls],
+  ) => ({ undici, roots: tls.rootCertificates }))
+  : undefined;
+
+/**
+ * Node's client: an undici `Agent` (a keep-alive pool per origin), or a
+ * `ProxyAgent`, given to Node's own fetch as its dispatcher.
+ */
+function undiciClient(parts: UndiciParts, settings: ClientSettings): Client {
+  const connecting = new Set<{ destroy(): void }>();
+  const dispatcher = undiciDispatcher(parts, settings, connecting);
+  // undici leaves a connection still being made to its connect timeout when
+  // the hops that wanted it are given up: cut it then, and on close.
+  const cut = () => connecting.forEach((socket) => socket.destroy());
+  let inFlight = 0;
+  return {
+    send: async (hop) => {
+      // undici reuses a connection only a full event loop turn after its
+      // response ended, and opens another for a request sent sooner: each
+      // hop waits that turn, to reuse the connection a finished one left.
+      await new Promise((go) => setImmediate(go));
+      inFlight++;
+      const onAbort = () => inFlight === 1 && cut();
+      hop.signal.addEventListener("abort", onAbort);
+      try {
+        return await undiciSend(hop, dispatcher);
+      } finally {
+        inFlight--;
+        hop.signal.removeEventListener("abort", onAbort);
+      }
+    },
+    close: () => {
+      cut();
+      dispatcher.destroy().catch(() => {});
+    },
+  };
+}
+
+/** undici's connector for the TLS options, keeping the sockets connecting. */
+function trackingConnector(
+  undici: typeof Undici,
+  tls: Record<string, unknown>,
+  connecting: Set<{ destroy(): void }>,
+): Undici.buildConnector.connector {
+  const connect = undici.buildConnector(tls);
+  return (options, callback) => {
+    let socket: { destroy(): void } | undefined;
+    // The connector returns the socket it is connecting (undici 7).
+    socket = connect(options, (...result) => {
+      if (socket) connecting.delete(socket);
+      socket = undefined;
+      callback(...result);
+    }) as unknown as { destroy(): void } | undefined;
+    if (socket) connecting.add(socket);
+  };
+}
+
+/** The undici dispatcher for the settings. */
+function undiciDispatcher(
+  { undici, roots }: UndiciParts,
+  settings: ClientSettings,
+  connecting: Set<{ destroy(): void }>,
+): Undici.Dispatcher {
+  const tls = settings.tls ?? {};
+  const connect = {
+    // `ca` replaces the default roots; the option adds to them.
+    ca: tls.caCerts?.length ? [...roots, ...tls.caCerts] : undefined,
+    cert: tls.cert,
+    key: tls.key,
+    rejectUnauthorized: !tls.insecure,
+  };
+  const options = {
+    // undici 7 negotiates HTTP/2 (allowH2) but opens a connection for each
+    // concurrent request instead of multiplexing (50 for 50, measured), so
+    // Node stays on HTTP/1.1 keep-alive connections.
+    allowH2: false,
+    // A response's header block is read up to 512 KiB (undici's default is
+    // 16 KiB), as Deno and Bun read it, so that the session's own limits (a
+    // Location too long) decide, with the errors they give there.
+    maxHeaderSize: 512 * 1024,
+    ...(settings.idleTimeout !== undefined
+      ? { keepAliveTimeout: settings.idleTimeout }
+      : {}),
+  };
+  if (!settings.proxy) {
+    return new undici.Agent({
+      ...options,
+      connect: trackingConnector(undici, connect, connecting),
+    });
+  }
+  return undiciProxyAgent(undici, settings.proxy, { ...options, connect });
+}
+
+/** undici's `ProxyAgent` for a proxy, its credentials for the proxy alone. */
+function undiciProxyAgent(
+  undici: typeof Undici,
+  proxy: URL,
+  { connect, ...options }: Record<string, unknown>,
+): Undici.Dispatcher {
+  const uri = new URL(proxy.href);
+  const credentials = uri.username !== "" || uri.password !== ""
+    ? `${decodeURIComponent(uri.username)}:${decodeURIComponent(uri.password)}`
+    : undefined;
+  uri.username = "";
+  uri.password = "";
+  // The credentials go to the proxy alone: on each request sent to it for an
+  // http origin, and on the CONNECT that opens a tunnel for an https one.
+  return new undici.ProxyAgent({
+    ...options,
+    uri: uri.href,
+    token: credentials && `Basic ${btoa(credentials)}`,
+    // An http origin through an http proxy: absolute-form requests, as
+    // proxies expect them, rather than a tunnel.
+    proxyTunnel: false,
+    requestTls: connect as Undici.buildConnector.BuildOptions,
+    proxyTls: connect as Undici.buildConnector.BuildOptions,
+  });
+}
+
+/**
+ * Sends a hop through Node's fetch. An idempotent hop whose connection
+ * turns out closed by the server before any response, on a connection that
+ * had carried one before (a stale keep-alive connection), is sent once more,
+ * as Deno's and Bun's clients do; undici itself sends nothing twice.
+ */
+async function undiciSend(
+  hop: Hop,
+  dispatcher: Undici.Dispatcher,
+): Promise<Response> {
+  const source = sourceOf(hop);
+  const init = fetchInit(hop, source);
+  init.dispatcher = dispatcher;
+  try {
+    return await fetch(source ?? hop.url, init);
+  } catch (error) {
+    const replayable = !(hop.body instanceof ReadableStream);
+    if (!replayable || !isIdempotent(hop.method) || !wasStale(error)) {
+      throw error;
+    }
+    return await fetch(hop.url, init);
+  }
+}
+
+/** Whether fetch failed on a kept connection the server had closed. */
+function wasStale(error: unknown): boolean {
+  const cause = (error as { cause?: unknown } | undefined)?.cause as {
+    code?: string;
+    socket?: { bytesRead?: number };
+  } | undefined;
+  return cause?.code === "UND_ERR_SOCKET" && (cause.socket?.bytesRead ?? 0) > 0;
 }
 
 /**
