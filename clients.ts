@@ -1,6 +1,8 @@
 /**
  * The fetch clients a {@linkcode Pool} keeps, one per set of transport
- * settings: which runtime API makes them and what each runtime can do.
+ * settings: which runtime API makes them and what each runtime can do. A
+ * client sends one hop (see `Hop`) with fetch's own arguments, redirects
+ * not followed, and builds no `Request`.
  *
  * | setting | Deno | Bun | Node and others |
  * | --- | --- | --- | --- |
@@ -14,16 +16,28 @@
  *
  * Deno's `fetch` applies the environment's proxy variables to every client
  * that names no proxy, and has no option to turn that off; when a request
- * must go direct while such a variable is set, Deno uses a `node:http(s)`
- * agent instead (HTTP/1.1).
+ * must go direct while such a variable is set (and readable: see
+ * `_runtime.ts`), Deno uses a `node:http(s)` agent instead (HTTP/1.1).
+ * `node:http`, `node:https`, `node:tls` and `node:stream` are loaded on
+ * first need only: by such a client, or by Bun's for extra CA certificates.
  *
  * @example
  * ```ts
  * import { createClient } from "@fetchkit/session/clients";
  *
- * const client = createClient(new URL("http://127.0.0.1:8080/"), {});
+ * const url = "http://127.0.0.1:8080/";
+ * const client = createClient(new URL(url), {});
  * try {
- *   await (await client.send(new Request("http://127.0.0.1:8080/"))).text();
+ *   const response = await client.send({
+ *     method: "GET",
+ *     url,
+ *     headers: new Headers(),
+ *     body: null,
+ *     signal: new AbortController().signal,
+ *     proxy: null,
+ *     tls: undefined,
+ *   });
+ *   await response.text();
  * } finally {
  *   client.close();
  * }
@@ -32,11 +46,22 @@
  * @module
  */
 
-import * as http from "node:http";
-import * as https from "node:https";
-import { rootCertificates } from "node:tls";
-import { Readable } from "node:stream";
-import { heldBody, isIdempotent, sendOnceBody } from "./resend.ts";
+import type * as Http from "node:http";
+import type * as Https from "node:https";
+import type { Readable } from "node:stream";
+import type * as Undici from "undici";
+import type { Hop } from "./_transport.ts";
+import {
+  bun,
+  type BunApi,
+  deno,
+  type DenoApi,
+  readEnv,
+  runtime,
+} from "./_runtime.ts";
+import { isIdempotent, sendOnceInit, sourceOf } from "./resend.ts";
+
+export type { Hop };
 
 /**
  * TLS settings of a session or of one request.
@@ -98,24 +123,22 @@ export interface ClientSettings {
 }
 
 /**
- * One fetch client: sends requests, and closes its connections.
+ * One fetch client: sends hops, and closes its connections.
  *
  * @example
  * ```ts
  * import type { Client } from "@fetchkit/session/clients";
  *
- * const direct: Client = { send: (r) => fetch(r), close: () => {} };
+ * const direct: Client = {
+ *   send: (hop) =>
+ *     fetch(hop.url, { ...hop, redirect: "manual" }),
+ *   close: () => {},
+ * };
  * ```
  */
 export interface Client {
-  /** Sends one request. */
-  send(request: Request): Promise<Response>;
-  /**
-   * Sends one request given as a URL and its init, without a `Request`
-   * object that fetch would only copy again; `init` may be changed. Clients
-   * without it are sent a `Request`.
-   */
-  sendUrl?(url: string, init: RequestInit): Promise<Response>;
+  /** Sends one hop, without following a redirect. */
+  send(hop: Hop): Promise<Response>;
   /** Closes the client's connections. */
   close(): void;
 }
@@ -149,17 +172,6 @@ export class UnsupportedTransportError extends TypeError {
   }
 }
 
-interface DenoLike {
-  createHttpClient(options: Record<string, unknown>): { close(): void };
-}
-
-interface BunLike {
-  FetchSession: new (options: Record<string, unknown>) => {
-    fetch(input: Request | string, init?: RequestInit): Promise<Response>;
-    close(): void;
-  };
-}
-
 const PROXY_VARS = [
   "http_proxy",
   "HTTP_PROXY",
@@ -169,38 +181,27 @@ const PROXY_VARS = [
   "ALL_PROXY",
 ];
 
-/** Whether Deno would route a client without a proxy through the env's. */
-function denoEnvHasProxy(): boolean {
-  const deno = (globalThis as unknown as {
-    Deno?: {
-      env: { get(n: string): string | undefined };
-      permissions?: {
-        querySync?(d: { name: "env"; variable: string }): { state: string };
-      };
-    };
-  }).Deno;
-  if (!deno) return false;
-  return PROXY_VARS.some((name) => {
-    try {
-      const state = deno.permissions?.querySync?.({
-        name: "env",
-        variable: name,
-      })
-        .state;
-      // Without permission we cannot tell; Deno reads them regardless.
-      if (state !== undefined && state !== "granted") return true;
-      return Boolean(deno.env.get(name));
-    } catch {
-      return true;
-    }
-  });
-}
+type FetchInit = RequestInit & {
+  client?: unknown;
+  dispatcher?: unknown;
+  duplex?: "half";
+};
 
-function withRoots(
-  caCerts: readonly string[] | undefined,
-): string[] | undefined {
-  // Node's and Bun's `ca` replaces the default roots; the option adds to them.
-  return caCerts?.length ? [...rootCertificates, ...caCerts] : undefined;
+/**
+ * What fetch is given for a hop: all of it, redirects not followed; the
+ * body too unless the hop is sent from its `source` request.
+ */
+function fetchInit(hop: Hop, source: Request | undefined): FetchInit {
+  // Only what differs from fetch's defaults: Deno's fetch converts every
+  // member given, an empty `Headers` too (a few microseconds a request).
+  const init: FetchInit = { signal: hop.signal, redirect: "manual" };
+  if (hop.method !== "GET") init.method = hop.method;
+  if (!hop.headers.keys().next().done) init.headers = hop.headers;
+  if (source === undefined && hop.body !== null) {
+    init.body = hop.body;
+    if (hop.body instanceof ReadableStream) init.duplex = "half";
+  }
+  return init;
 }
 
 /**
@@ -223,211 +224,445 @@ function withRoots(
  * @returns the client
  */
 export function createClient(origin: URL, settings: ClientSettings): Client {
-  const g = globalThis as unknown as { Deno?: DenoLike; Bun?: BunLike };
-  const tls = settings.tls ?? {};
-  const proxy = settings.proxy ?? null;
-  if (typeof g.Deno?.createHttpClient === "function") {
-    if (tls.insecure && origin.protocol === "https:") {
-      if (proxy) {
-        throw new UnsupportedTransportError(
-          "Deno cannot skip TLS verification through a proxy: Deno.createHttpClient has no insecure option",
-        );
-      }
-      return nodeClient(settings);
-    }
-    if (
-      proxy && origin.protocol === "https:" &&
-      (proxy.username !== "" || proxy.password !== "")
-    ) {
-      // Deno 2.9 repeats the proxy's Proxy-Authorization header on the
-      // requests it sends inside the CONNECT tunnel, so the origin would
-      // receive the proxy's credentials. Refuse rather than leak them.
-      throw new UnsupportedTransportError(
-        "Deno would send the proxy's credentials to the https origin inside the CONNECT tunnel; use a proxy without credentials on Deno, or Bun",
-      );
-    }
-    if (!proxy && denoEnvHasProxy()) return nodeClient(settings);
-    const options: Record<string, unknown> = {};
-    if (tls.caCerts?.length) options.caCerts = [...tls.caCerts];
-    if (tls.cert !== undefined || tls.key !== undefined) {
-      options.cert = tls.cert;
-      options.key = tls.key;
-    }
-    if (settings.http2 === false) options.http2 = false;
-    if (settings.idleTimeout !== undefined) {
-      options.poolIdleTimeout = settings.idleTimeout;
-    }
-    if (proxy) {
-      const url = new URL(proxy.href);
-      const username = decodeURIComponent(url.username);
-      const password = decodeURIComponent(url.password);
-      url.username = "";
-      url.password = "";
-      options.proxy = username || password
-        ? { url: url.href, basicAuth: { username, password } }
-        : { url: url.href };
-    }
-    const deno = g.Deno;
-    const client = deno.createHttpClient(options);
-    const init = { client } as RequestInit;
-    if (settings.allowNonIdempotentResend) {
-      return {
-        send: (request) => fetch(request, init),
-        sendUrl: (url, init) => {
-          (init as { client?: unknown }).client = client;
-          return fetch(url, init);
-        },
-        close: () => client.close(),
-      };
-    }
-    // Deno's fetch sends a request again when the pooled connection it
-    // reused fails, whatever the method, unless it streams the body or the
-    // connection is new (resend.ts). So a non-idempotent request's body held
-    // as bytes is handed over as a Blob (streamed, Content-Length kept, the
-    // connection still reused), and one without a body, which has nothing to
-    // stream, goes through a client that keeps no idle connection.
-    let fresh: { close(): void } | undefined;
-    let closed = false;
-    // Once closed (a request may still be reading its body then), none is
-    // made: the closed client refuses the request, as it refuses one with a
-    // body, instead of a new client left open.
-    const freshClient = () =>
-      closed ? client : fresh ??= deno.createHttpClient({
-        ...options,
-        poolMaxIdlePerHost: 0,
-      });
-    const sendOnce = async (request: Request): Promise<Response> => {
-      const held = await heldBody(request);
-      // A body still to come (Blob, FormData, stream): Deno streams it.
-      if (held === undefined) return await fetch(request, init);
-      if (held === null || held.byteLength === 0) {
-        return await fetch(request, { client: freshClient() } as RequestInit);
-      }
-      // All of the request Deno's fetch acts on (not mode, credentials,
-      // cache, referrer, integrity or keepalive).
-      return await fetch(request.url, {
-        method: request.method,
-        headers: request.headers,
-        body: new Blob([held as Uint8Array<ArrayBuffer>]),
-        signal: request.signal,
-        redirect: request.redirect,
-        client,
-      } as RequestInit);
-    };
-    return {
-      send: (request) =>
-        isIdempotent(request.method) ? fetch(request, init) : sendOnce(request),
-      sendUrl: (url, init) => {
-        const method = init.method;
-        let once = client;
-        if (method !== undefined && !isIdempotent(method)) {
-          let body = null;
-          if (init.body != null) {
-            const headers = new Headers(init.headers);
-            body = sendOnceBody(init.body, headers);
-            init.headers = headers;
-          }
-          // An empty body stays as given, so that fetch still sends its
-          // Content-Length: 0; it goes over a connection of its own.
-          if (body === null) once = freshClient();
-          else init.body = body;
-        }
-        (init as { client?: unknown }).client = once;
-        return fetch(url, init);
-      },
-      close: () => {
-        closed = true;
-        client.close();
-        fresh?.close();
-      },
-    };
+  const createHttpClient = deno?.createHttpClient;
+  if (typeof createHttpClient === "function") {
+    return denoCanTake(origin, settings)
+      ? denoClient(createHttpClient.bind(deno), settings)
+      : nodeClient(settings);
   }
-  if (typeof g.Bun?.FetchSession === "function") {
-    const options: Record<string, unknown> = {
-      // `false` keeps Bun from reading the proxy variables itself: the
-      // session has already decided, NO_PROXY included.
-      proxy: proxy ? { url: proxy.href, respectNoProxy: false } : false,
-    };
-    const bunTls: Record<string, unknown> = {};
-    const ca = withRoots(tls.caCerts);
-    if (ca) bunTls.ca = ca;
-    if (tls.cert !== undefined) bunTls.cert = tls.cert;
-    if (tls.key !== undefined) bunTls.key = tls.key;
-    if (tls.insecure) bunTls.rejectUnauthorized = false;
-    if (Object.keys(bunTls).length) options.tls = bunTls;
-    if (settings.idleTimeout !== undefined) {
-      options.keepAlive = {
-        idleTimeout: settings.idleTimeout,
-        maxIdleSockets: 256,
-      };
+  const FetchSession = bun?.FetchSession;
+  if (typeof FetchSession === "function") {
+    if (!settings.tls?.caCerts?.length) {
+      return bunClient(FetchSession, settings);
     }
-    const session = new g.Bun.FetchSession(options);
-    return {
-      send: (request) => session.fetch(request),
-      sendUrl: (url, init) => session.fetch(url, init),
-      close: () => session.close(),
-    };
+    // Bun's `ca` replaces its roots; the option adds to them.
+    return lazyClient(async () => {
+      const { rootCertificates } = await import("node:tls");
+      return bunClient(FetchSession, settings, rootCertificates);
+    });
   }
-  if (proxy) {
+  if (undiciParts) return undiciClient(undiciParts, settings);
+  if (settings.proxy) {
     throw new UnsupportedTransportError(
-      "Proxies need Deno or Bun: this runtime's fetch has no per-client proxy",
+      "Proxies need Deno, Bun or Node: this runtime's fetch has no per-client proxy",
     );
   }
   return nodeClient(settings);
 }
 
-const NULL_BODY = new Set([101, 103, 204, 205, 304]);
-
 /**
- * A client over `node:http`/`node:https` with a keep-alive agent of its own:
- * used where `fetch` cannot carry the settings (insecure TLS on Deno, a
- * forced direct connection on Deno, everything on Node).
+ * Whether Deno's own client can take these settings (else a `node:http` one
+ * does); throws for those neither can honour.
  */
-function nodeClient(settings: ClientSettings): Client {
+function denoCanTake(origin: URL, settings: ClientSettings): boolean {
+  const proxy = settings.proxy ?? null;
+  const https = origin.protocol === "https:";
+  if (settings.tls?.insecure && https) {
+    if (proxy === null) return false;
+    throw new UnsupportedTransportError(
+      "Deno cannot skip TLS verification through a proxy: Deno.createHttpClient has no insecure option",
+    );
+  }
+  // Deno 2.9 repeats the proxy's Proxy-Authorization header on the requests
+  // it sends inside the CONNECT tunnel, so the origin would receive the
+  // proxy's credentials. Refuse rather than leak them.
+  if (https && proxy && (proxy.username !== "" || proxy.password !== "")) {
+    throw new UnsupportedTransportError(
+      "Deno would send the proxy's credentials to the https origin inside the CONNECT tunnel; use a proxy without credentials on Deno, or Bun",
+    );
+  }
+  // Deno would route a client without a proxy through the environment's.
+  return proxy !== null || !PROXY_VARS.some((name) => readEnv(name));
+}
+
+/** `Deno.createHttpClient`'s options for the settings. */
+function denoOptions(settings: ClientSettings): Record<string, unknown> {
   const tls = settings.tls ?? {};
-  const agentOptions = {
-    keepAlive: true,
-    ...(settings.idleTimeout !== undefined
-      ? { timeout: settings.idleTimeout }
-      : {}),
-  };
-  const httpAgent = new http.Agent(agentOptions);
-  const httpsAgent = new https.Agent({
-    ...agentOptions,
-    ca: withRoots(tls.caCerts),
-    cert: tls.cert,
-    key: tls.key,
-    rejectUnauthorized: !tls.insecure,
-  });
+  const options: Record<string, unknown> = {};
+  if (tls.caCerts?.length) options.caCerts = [...tls.caCerts];
+  if (tls.cert !== undefined || tls.key !== undefined) {
+    options.cert = tls.cert;
+    options.key = tls.key;
+  }
+  if (settings.http2 === false) options.http2 = false;
+  if (settings.idleTimeout !== undefined) {
+    options.poolIdleTimeout = settings.idleTimeout;
+  }
+  if (settings.proxy) {
+    const url = new URL(settings.proxy.href);
+    const username = decodeURIComponent(url.username);
+    const password = decodeURIComponent(url.password);
+    url.username = "";
+    url.password = "";
+    options.proxy = username || password
+      ? { url: url.href, basicAuth: { username, password } }
+      : { url: url.href };
+  }
+  return options;
+}
+
+/** Deno's own client, sending a non-idempotent hop at most once. */
+function denoClient(
+  createHttpClient: NonNullable<DenoApi["createHttpClient"]>,
+  settings: ClientSettings,
+): Client {
+  const options = denoOptions(settings);
+  const client = createHttpClient(options);
   const once = !settings.allowNonIdempotentResend;
+  let fresh: { close(): void } | undefined;
+  let closed = false;
+  // Once closed, none is made: the closed client refuses a hop still on its
+  // way, instead of a new client being left open.
+  const freshClient = () =>
+    closed ? client : fresh ??= createHttpClient({
+      ...options,
+      poolMaxIdlePerHost: 0,
+    });
   return {
-    send: (request) => nodeSend(request, httpAgent, httpsAgent, once),
+    send: (hop) => {
+      // A request's body behind a stream is one Deno streams: sent once.
+      const source = sourceOf(hop);
+      const init = fetchInit(hop, source);
+      init.client = client;
+      if (once && source === undefined && !isIdempotent(hop.method)) {
+        sendOnceInit(init, freshClient);
+      }
+      return fetch(source ?? hop.url, init);
+    },
     close: () => {
-      httpAgent.destroy();
-      httpsAgent.destroy();
+      closed = true;
+      client.close();
+      fresh?.close();
     },
   };
 }
 
-function nodeSend(
-  request: Request,
-  httpAgent: http.Agent,
-  httpsAgent: https.Agent,
+/** A `Bun.FetchSession`; `roots` are Bun's own, given with extra CAs. */
+function bunClient(
+  FetchSession: NonNullable<BunApi["FetchSession"]>,
+  settings: ClientSettings,
+  roots: readonly string[] = [],
+): Client {
+  const tls = settings.tls ?? {};
+  const proxy = settings.proxy ?? null;
+  const options: Record<string, unknown> = {
+    // `false` keeps Bun from reading the proxy variables itself: the
+    // session has already decided, NO_PROXY included.
+    proxy: proxy ? { url: proxy.href, respectNoProxy: false } : false,
+  };
+  const bunTls: Record<string, unknown> = {};
+  if (tls.caCerts?.length) bunTls.ca = [...roots, ...tls.caCerts];
+  if (tls.cert !== undefined) bunTls.cert = tls.cert;
+  if (tls.key !== undefined) bunTls.key = tls.key;
+  if (tls.insecure) bunTls.rejectUnauthorized = false;
+  if (Object.keys(bunTls).length) options.tls = bunTls;
+  if (settings.idleTimeout !== undefined) {
+    options.keepAlive = {
+      idleTimeout: settings.idleTimeout,
+      maxIdleSockets: 256,
+    };
+  }
+  const session = new FetchSession(options);
+  return {
+    send: (hop) => {
+      const source = sourceOf(hop);
+      return session.fetch(source ?? hop.url, fetchInit(hop, source));
+    },
+    close: () => session.close(),
+  };
+}
+
+/** undici, and Node's own roots: what Node's client is made of. */
+interface UndiciParts {
+  undici: typeof Undici;
+  roots: readonly string[];
+}
+
+/**
+ * Loaded with this module on Node, where every request needs them (so that
+ * no request's timeout pays for loading them); elsewhere, never.
+ */
+const undiciParts: UndiciParts | undefined = runtime === "node"
+  ? await Promise.all([import("undici"), import("node:tls")]).then((
+    [undici, tls],
+  ) => ({ undici, roots: tls.rootCertificates }))
+  : undefined;
+
+/**
+ * Node's client: an undici `Agent` (a keep-alive pool per origin), or a
+ * `ProxyAgent`, given to Node's own fetch as its dispatcher.
+ */
+function undiciClient(parts: UndiciParts, settings: ClientSettings): Client {
+  const connecting = new Set<{ destroy(): void }>();
+  const dispatcher = undiciDispatcher(parts, settings, connecting);
+  // undici leaves a connection still being made to its connect timeout when
+  // the hops that wanted it are given up: cut it then, and on close.
+  const cut = () => connecting.forEach((socket) => socket.destroy());
+  let inFlight = 0;
+  return {
+    send: async (hop) => {
+      // undici reuses a connection only a full event loop turn after its
+      // response ended, and opens another for a request sent sooner: each
+      // hop waits that turn, to reuse the connection a finished one left.
+      await new Promise((go) => setImmediate(go));
+      inFlight++;
+      const onAbort = () => inFlight === 1 && cut();
+      hop.signal.addEventListener("abort", onAbort);
+      try {
+        return await undiciSend(hop, dispatcher);
+      } finally {
+        inFlight--;
+        hop.signal.removeEventListener("abort", onAbort);
+      }
+    },
+    close: () => {
+      cut();
+      dispatcher.destroy().catch(() => {});
+    },
+  };
+}
+
+/** undici's connector for the TLS options, keeping the sockets connecting. */
+function trackingConnector(
+  undici: typeof Undici,
+  tls: Record<string, unknown>,
+  connecting: Set<{ destroy(): void }>,
+): Undici.buildConnector.connector {
+  const connect = undici.buildConnector(tls);
+  return (options, callback) => {
+    let socket: { destroy(): void } | undefined;
+    // The connector returns the socket it is connecting (undici 7).
+    socket = connect(options, (...result) => {
+      if (socket) connecting.delete(socket);
+      socket = undefined;
+      callback(...result);
+    }) as unknown as { destroy(): void } | undefined;
+    if (socket) connecting.add(socket);
+  };
+}
+
+/** The undici dispatcher for the settings. */
+function undiciDispatcher(
+  { undici, roots }: UndiciParts,
+  settings: ClientSettings,
+  connecting: Set<{ destroy(): void }>,
+): Undici.Dispatcher {
+  const tls = settings.tls ?? {};
+  const connect = {
+    // `ca` replaces the default roots; the option adds to them.
+    ca: tls.caCerts?.length ? [...roots, ...tls.caCerts] : undefined,
+    cert: tls.cert,
+    key: tls.key,
+    rejectUnauthorized: !tls.insecure,
+  };
+  const options = {
+    // undici 7 negotiates HTTP/2 (allowH2) but opens a connection for each
+    // concurrent request instead of multiplexing (50 for 50, measured), so
+    // Node stays on HTTP/1.1 keep-alive connections.
+    allowH2: false,
+    // A response's header block is read up to 512 KiB (undici's default is
+    // 16 KiB), as Deno and Bun read it, so that the session's own limits (a
+    // Location too long) decide, with the errors they give there.
+    maxHeaderSize: 512 * 1024,
+    ...(settings.idleTimeout !== undefined
+      ? { keepAliveTimeout: settings.idleTimeout }
+      : {}),
+  };
+  if (!settings.proxy) {
+    return new undici.Agent({
+      ...options,
+      connect: trackingConnector(undici, connect, connecting),
+    });
+  }
+  return undiciProxyAgent(undici, settings.proxy, { ...options, connect });
+}
+
+/** undici's `ProxyAgent` for a proxy, its credentials for the proxy alone. */
+function undiciProxyAgent(
+  undici: typeof Undici,
+  proxy: URL,
+  { connect, ...options }: Record<string, unknown>,
+): Undici.Dispatcher {
+  const uri = new URL(proxy.href);
+  const credentials = uri.username !== "" || uri.password !== ""
+    ? `${decodeURIComponent(uri.username)}:${decodeURIComponent(uri.password)}`
+    : undefined;
+  uri.username = "";
+  uri.password = "";
+  // The credentials go to the proxy alone: on each request sent to it for an
+  // http origin, and on the CONNECT that opens a tunnel for an https one.
+  return new undici.ProxyAgent({
+    ...options,
+    uri: uri.href,
+    token: credentials && `Basic ${btoa(credentials)}`,
+    // An http origin through an http proxy: absolute-form requests, as
+    // proxies expect them, rather than a tunnel.
+    proxyTunnel: false,
+    requestTls: connect as Undici.buildConnector.BuildOptions,
+    proxyTls: connect as Undici.buildConnector.BuildOptions,
+  });
+}
+
+/**
+ * Sends a hop through Node's fetch. An idempotent hop whose connection
+ * turns out closed by the server before any response, on a connection that
+ * had carried one before (a stale keep-alive connection), is sent once more,
+ * as Deno's and Bun's clients do; undici itself sends nothing twice.
+ */
+async function undiciSend(
+  hop: Hop,
+  dispatcher: Undici.Dispatcher,
+): Promise<Response> {
+  const source = sourceOf(hop);
+  const init = fetchInit(hop, source);
+  init.dispatcher = dispatcher;
+  try {
+    return await fetch(source ?? hop.url, init);
+  } catch (error) {
+    const replayable = !(hop.body instanceof ReadableStream);
+    if (!replayable || !isIdempotent(hop.method) || !wasStale(error)) {
+      throw error;
+    }
+    return await fetch(hop.url, init);
+  }
+}
+
+/** Whether fetch failed on a kept connection the server had closed. */
+function wasStale(error: unknown): boolean {
+  const cause = (error as { cause?: unknown } | undefined)?.cause as {
+    code?: string;
+    socket?: { bytesRead?: number };
+  } | undefined;
+  return cause?.code === "UND_ERR_SOCKET" && (cause.socket?.bytesRead ?? 0) > 0;
+}
+
+/**
+ * A client made on its first hop, by `make`, which loads what it needs.
+ * Closed before it is made, it makes none and refuses hops.
+ */
+function lazyClient(make: () => Promise<Client>): Client {
+  let made: Client | undefined;
+  let making: Promise<Client> | undefined;
+  let closed = false;
+  const refuse = () => Promise.reject(new TypeError("The client is closed"));
+  return {
+    send: (hop) => {
+      if (made !== undefined) return made.send(hop);
+      if (closed) return refuse();
+      making ??= make().then((client) => made = client);
+      return making.then((client) => closed ? refuse() : client.send(hop));
+    },
+    close: () => {
+      if (closed) return;
+      closed = true;
+      if (made !== undefined) made.close();
+      else making?.then((client) => client.close(), () => {});
+    },
+  };
+}
+
+/** What the `node:http` client needs, loaded once, on first need. */
+interface NodeParts {
+  http: typeof Http;
+  https: typeof Https;
+  rootCertificates: readonly string[];
+  Readable: typeof Readable;
+}
+
+let nodeParts: Promise<NodeParts> | undefined;
+
+function loadNodeParts(): Promise<NodeParts> {
+  return nodeParts ??= Promise.all([
+    import("node:http"),
+    import("node:https"),
+    import("node:tls"),
+    import("node:stream"),
+  ]).then(([http, https, tls, stream]) => ({
+    http,
+    https,
+    rootCertificates: tls.rootCertificates,
+    Readable: stream.Readable,
+  }));
+}
+
+/**
+ * A client over `node:http`/`node:https` with keep-alive agents of its own:
+ * used where `fetch` cannot carry the settings (insecure TLS on Deno, a
+ * forced direct connection on Deno, everything on Node).
+ */
+function nodeClient(settings: ClientSettings): Client {
+  return lazyClient(async () => {
+    const node = await loadNodeParts();
+    const tls = settings.tls ?? {};
+    const agentOptions = {
+      keepAlive: true,
+      ...(settings.idleTimeout !== undefined
+        ? { timeout: settings.idleTimeout }
+        : {}),
+    };
+    const httpAgent = new node.http.Agent(agentOptions);
+    const httpsAgent = new node.https.Agent({
+      ...agentOptions,
+      // `ca` replaces the default roots; the option adds to them.
+      ca: tls.caCerts?.length
+        ? [...node.rootCertificates, ...tls.caCerts]
+        : undefined,
+      cert: tls.cert,
+      key: tls.key,
+      rejectUnauthorized: !tls.insecure,
+    });
+    const once = !settings.allowNonIdempotentResend;
+    return {
+      send: (hop) =>
+        nodeSend(
+          node,
+          hop,
+          hop.url.startsWith("https:") ? httpsAgent : httpAgent,
+          once,
+        ),
+      close: () => {
+        httpAgent.destroy();
+        httpsAgent.destroy();
+      },
+    };
+  });
+}
+
+/**
+ * A body for `node:http`: one held in memory as its bytes, with the
+ * `Content-Type` and `Content-Length` fetch would send; a stream as it is.
+ */
+async function nodeBody(
+  body: BodyInit | null,
+  headers: Record<string, string>,
+): Promise<Uint8Array | ReadableStream<Uint8Array> | null> {
+  if (body === null || body instanceof ReadableStream) return body;
+  const held = new Response(body);
+  const type = held.headers.get("content-type");
+  if (type !== null) headers["content-type"] ??= type;
+  const bytes = new Uint8Array(await held.arrayBuffer());
+  headers["content-length"] ??= String(bytes.byteLength);
+  return bytes;
+}
+
+async function nodeSend(
+  node: NodeParts,
+  hop: Hop,
+  agent: Http.Agent,
   once: boolean,
 ): Promise<Response> {
-  const url = new URL(request.url);
-  const secure = url.protocol === "https:";
+  const url = new URL(hop.url);
   const headers: Record<string, string> = {};
-  for (const [name, value] of request.headers) headers[name] = value;
-  return new Promise<Response>((resolve, reject) => {
-    const req = (secure ? https : http).request(url, {
-      method: request.method,
-      headers,
-      agent: secure ? httpsAgent : httpAgent,
-      signal: request.signal,
-    });
+  for (const [name, value] of hop.headers) headers[name] = value;
+  const body = await nodeBody(hop.body, headers);
+  hop.signal.throwIfAborted();
+  return await new Promise<Response>((resolve, reject) => {
+    const req = (url.protocol === "https:" ? node.https : node.http).request(
+      url,
+      { method: hop.method, headers, agent, signal: hop.signal },
+    );
     req.on("error", reject);
-    if (once && !isIdempotent(request.method)) {
+    if (once && !isIdempotent(hop.method)) {
       // Deno's node:http sends a request again when its reused socket fails
       // before the response, whatever the method, and only then: told the
       // socket is not a reused one, it sends a non-idempotent request once.
@@ -436,56 +671,66 @@ function nodeSend(
         req.reusedSocket = false;
       });
     }
-    req.on("response", (res) => {
-      const out = new Headers();
-      const raw = res.rawHeaders;
-      for (let i = 0; i + 1 < raw.length; i += 2) {
-        out.append(raw[i], raw[i + 1]);
-      }
-      const status = res.statusCode ?? 0;
-      const empty = NULL_BODY.has(status) || request.method === "HEAD";
-      if (empty) res.resume();
-      const body = empty
-        ? null
-        : Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>;
-      const response = new Response(body, {
-        status,
-        statusText: res.statusMessage,
-        headers: out,
-      });
-      Object.defineProperty(response, "url", {
-        value: request.url,
-        configurable: true,
-      });
-      resolve(response);
-    });
-    if (request.body === null) {
-      req.end();
-      return;
-    }
-    (async () => {
-      try {
-        for await (const chunk of request.body!) {
-          if (!req.write(chunk)) {
-            // A request that fails while the body waits must end the wait.
-            await new Promise<void>((resolve, reject) => {
-              const onError = (error: Error) => {
-                req.off("drain", onDrain);
-                reject(error);
-              };
-              const onDrain = () => {
-                req.off("error", onError);
-                resolve();
-              };
-              req.once("drain", onDrain);
-              req.once("error", onError);
-            });
-          }
-        }
-        req.end();
-      } catch (error) {
-        req.destroy(error as Error);
-      }
-    })();
+    req.on("response", (res) => resolve(nodeResponse(node, res, hop)));
+    if (body instanceof ReadableStream) void writeStream(req, body);
+    else req.end(body ?? undefined);
   });
+}
+
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+function nodeResponse(
+  node: NodeParts,
+  res: Http.IncomingMessage,
+  hop: Hop,
+): Response {
+  const headers = new Headers();
+  const raw = res.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    headers.append(raw[i], raw[i + 1]);
+  }
+  const status = res.statusCode ?? 0;
+  const empty = NULL_BODY.has(status) || hop.method === "HEAD";
+  if (empty) res.resume();
+  const body = empty
+    ? null
+    : node.Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>;
+  const response = new Response(body, {
+    status,
+    statusText: res.statusMessage,
+    headers,
+  });
+  Object.defineProperty(response, "url", {
+    value: hop.url,
+    configurable: true,
+  });
+  return response;
+}
+
+/** Writes a stream body, waiting for `drain`; a failure ends the request. */
+async function writeStream(
+  req: Http.ClientRequest,
+  body: ReadableStream<Uint8Array>,
+): Promise<void> {
+  try {
+    for await (const chunk of body) {
+      if (req.write(chunk)) continue;
+      // A request that fails while the body waits must end the wait.
+      await new Promise<void>((resolve, reject) => {
+        const onError = (error: Error) => {
+          req.off("drain", onDrain);
+          reject(error);
+        };
+        const onDrain = () => {
+          req.off("error", onError);
+          resolve();
+        };
+        req.once("drain", onDrain);
+        req.once("error", onError);
+      });
+    }
+    req.end();
+  } catch (error) {
+    req.destroy(error as Error);
+  }
 }

@@ -31,6 +31,8 @@
  * @module
  */
 
+import { unref } from "./_runtime.ts";
+
 /**
  * Why {@linkcode Deadlines.wait} gave up: the deadline passed
  * (`closed: false`) or {@linkcode Deadlines.close} was called.
@@ -64,17 +66,6 @@ interface Waiter {
 }
 
 type TimerHandle = ReturnType<typeof setTimeout>;
-
-function unref(timer: TimerHandle): void {
-  if (typeof timer === "object" && timer !== null && "unref" in timer) {
-    (timer as { unref(): void }).unref();
-    return;
-  }
-  const deno = (globalThis as {
-    Deno?: { unrefTimer?: (id: number) => void };
-  }).Deno;
-  if (typeof timer === "number") deno?.unrefTimer?.(timer);
-}
 
 /**
  * Waits for responses with deadlines, on one shared timer.

@@ -24,7 +24,10 @@
  * @module
  */
 
+import type { Hop, Transport } from "./_transport.ts";
+import { unref } from "./_runtime.ts";
 import { type Client, createClient, type TlsOptions } from "./clients.ts";
+import { requestBody } from "./resend.ts";
 
 /**
  * Options of a {@linkcode Pool}.
@@ -189,13 +192,40 @@ function tlsKey(tls: TlsOptions | undefined): string {
   return id;
 }
 
-function unref(timer: ReturnType<typeof setTimeout>): void {
-  const t = timer as unknown as { unref?: () => void };
-  if (typeof t.unref === "function") t.unref();
-  else {
-    (globalThis as unknown as { Deno?: { unrefTimer(id: number): void } })
-      .Deno?.unrefTimer(timer as unknown as number);
+/** The signal of a hop that nothing gives up. */
+const NEVER = new AbortController().signal;
+
+/** Origins by the part of a URL before its path, parsed once each. */
+const origins = new Map<string, string>();
+
+/** The origin of an absolute URL; its scheme and host parsed once. */
+function originOf(href: string): string {
+  const end = href.indexOf("/", href.indexOf("//") + 2);
+  const head = end === -1 ? href : href.slice(0, end);
+  let origin = origins.get(head);
+  if (origin === undefined) {
+    origin = new URL(href).origin;
+    // Bounded: a process that reaches ever new hosts keeps no history.
+    if (origins.size >= 1024) origins.clear();
+    origins.set(head, origin);
   }
+  return origin;
+}
+
+/** The key of the client for a hop: its origin, proxy and TLS settings. */
+function keyOf(origin: string, hop: Hop): string {
+  // The common case, direct and with the default TLS settings, is keyed by
+  // the origin alone (a JSON key never equals an origin).
+  if (!hop.proxy && hop.tls === undefined) return origin;
+  return JSON.stringify([
+    origin,
+    hop.proxy?.href ?? "",
+    // TLS settings shape only TLS connections: to the origin, or to an
+    // https proxy.
+    origin.startsWith("https:") || hop.proxy?.protocol === "https:"
+      ? tlsKey(hop.tls)
+      : "",
+  ]);
 }
 
 /**
@@ -279,28 +309,7 @@ export class Pool {
   }
 
   /** The client for a key, made (after waiting for room) when missing. */
-  #keyOf(url: URL, transport: TransportSettings): string {
-    // The common case, direct and with the default TLS settings, is keyed by
-    // the origin alone (a JSON key never equals an origin).
-    if (!transport.proxy && transport.tls === undefined) return url.origin;
-    return JSON.stringify([
-      url.origin,
-      transport.proxy?.href ?? "",
-      // TLS settings shape only TLS connections: to the origin, or to an
-      // https proxy.
-      url.protocol === "https:" || transport.proxy?.protocol === "https:"
-        ? tlsKey(transport.tls)
-        : "",
-    ]);
-  }
-
-  async #client(
-    url: URL,
-    transport: TransportSettings,
-    signal?: AbortSignal,
-    key: string = this.#keyOf(url, transport),
-  ): Promise<Entry> {
-    const https = url.protocol === "https:";
+  async #client(hop: Hop, origin: string, key: string): Promise<Entry> {
     for (;;) {
       if (this.#closed) throw new TypeError("The pool is closed");
       const found = this.#clients.get(key);
@@ -309,40 +318,39 @@ export class Pool {
         return found;
       }
       if (this.#clients.size < this.#maxClients || this.#evictOne()) break;
-      signal?.throwIfAborted();
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = () => {
-          this.#roomWaiters = this.#roomWaiters.filter((w) => w !== wake);
-          reject(signal!.reason);
-        };
-        const wake = () => {
-          signal?.removeEventListener("abort", onAbort);
-          resolve();
-        };
-        signal?.addEventListener("abort", onAbort, { once: true });
-        this.#roomWaiters.push(wake);
-      });
+      await this.#room(hop.signal);
     }
-    const client = createClient(url, {
-      proxy: transport.proxy ?? null,
-      tls: https ? transport.tls : undefined,
+    const client = createClient(new URL(origin), {
+      proxy: hop.proxy,
+      tls: origin.startsWith("https:") ? hop.tls : undefined,
       http2: this.#options.http2 ?? true,
       idleTimeout: this.#options.idleTimeout,
       allowNonIdempotentResend: this.#options.allowNonIdempotentResend,
     });
-    const entry: Entry = {
-      key,
-      origin: url.origin,
-      client,
-      busy: 0,
-      timer: undefined,
-    };
+    const entry: Entry = { key, origin, client, busy: 0, timer: undefined };
     this.#clients.set(key, entry);
     this.#lastKey = key;
-    const origin = this.#origin(url.origin);
-    origin.created++;
-    origin.clients++;
+    const counts = this.#origin(origin);
+    counts.created++;
+    counts.clients++;
     return entry;
+  }
+
+  /** Waits until a client is idle (and so may be evicted) or the pool closes. */
+  #room(signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        this.#roomWaiters = this.#roomWaiters.filter((w) => w !== wake);
+        reject(signal.reason);
+      };
+      const wake = () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#roomWaiters.push(wake);
+    });
   }
 
   /** Closes the least recently used idle client; false when all are busy. */
@@ -399,10 +407,37 @@ export class Pool {
   }
 
   /**
-   * Sends a request through the client for its origin and transport
-   * settings. With a limit, waits for a slot first; the slot is held until
-   * the response body ends, is cancelled or fails. `signal` abandons the
-   * wait.
+   * The pool as a {@linkcode Transport}: sends a hop through the client for
+   * its origin, proxy and TLS settings, made on first use. With a
+   * per-origin limit it waits for a slot first, in order, and holds it until
+   * the response body ends, is cancelled or fails; the hop's signal abandons
+   * the wait. What a {@linkcode Session} sends through by default; a bound
+   * function, to be passed around alone.
+   *
+   * @example
+   * ```ts
+   * import { Pool } from "@fetchkit/session/pool";
+   *
+   * using pool = new Pool();
+   * const r = await pool.transport({
+   *   method: "GET",
+   *   url: "http://127.0.0.1:8080/",
+   *   headers: new Headers({ accept: "text/plain" }),
+   *   body: null,
+   *   signal: AbortSignal.timeout(5_000),
+   *   proxy: null,
+   *   tls: undefined,
+   * });
+   * await r.text();
+   * ```
+   */
+  readonly transport: Transport = (hop) => this.#dispatch(hop);
+
+  /**
+   * Sends a `Request` through the pool, as {@linkcode Pool.transport} sends
+   * a hop: its redirects are not followed. A body the request holds in
+   * memory is sent as its bytes (so with its `Content-Length`), any other
+   * as a stream.
    *
    * @example
    * ```ts
@@ -414,7 +449,7 @@ export class Pool {
    * ```
    *
    * @param request the request to send (its URL decides the origin)
-   * @param signal aborts the wait for a slot
+   * @param signal aborts the wait for a slot, and the request
    * @param transport the proxy and TLS settings of this request
    * @returns the response
    */
@@ -423,20 +458,24 @@ export class Pool {
     signal?: AbortSignal,
     transport: TransportSettings = {},
   ): Promise<Response> {
-    if (this.#closed) throw new TypeError("The pool is closed");
-    return await this.#dispatch(
-      new URL(request.url),
-      transport,
-      signal,
-      (client) => client.send(request),
-    );
+    return await this.#dispatch({
+      method: request.method,
+      url: request.url,
+      headers: request.headers,
+      body: await requestBody(request),
+      signal: signal === undefined || signal === request.signal
+        ? request.signal
+        : AbortSignal.any([signal, request.signal]),
+      proxy: transport.proxy ?? null,
+      tls: transport.tls,
+    });
   }
 
   /**
    * Sends a request given as a URL and its init, for callers that have not
-   * built a `Request` (fetch builds the one it needs). With a per-origin
-   * limit it takes the way of {@linkcode Pool.fetch}. `init` may be
-   * changed.
+   * built a `Request`, as {@linkcode Pool.transport} sends a hop: its
+   * redirects are not followed (`init.redirect` is not read), the request's
+   * own signal abandons its wait for a slot.
    *
    * @example
    * ```ts
@@ -450,7 +489,7 @@ export class Pool {
    *
    * @param url the request's URL, parsed
    * @param href the URL to send (`url.href`, perhaps with a query added)
-   * @param init the request's method, headers, body…
+   * @param init the request's method, headers, body and signal
    * @param transport the proxy and TLS settings of this request
    * @returns the response
    */
@@ -460,112 +499,92 @@ export class Pool {
     init: RequestInit,
     transport: TransportSettings = {},
   ): Promise<Response> {
-    if (this.#closed) {
-      return Promise.reject(new TypeError("The pool is closed"));
+    const headers = init.headers;
+    return this.#dispatch({
+      method: init.method ?? "GET",
+      url: href,
+      headers: headers instanceof Headers ? headers : new Headers(headers),
+      body: init.body ?? null,
+      signal: init.signal ?? NEVER,
+      proxy: transport.proxy ?? null,
+      tls: transport.tls,
+    }, url.origin);
+  }
+
+  /** Every hop's way: a slot, the client, the send, the slot given back. */
+  #dispatch(hop: Hop, origin?: string): Promise<Response> {
+    let key: string;
+    let counts: Origin;
+    try {
+      if (this.#closed) throw new TypeError("The pool is closed");
+      origin ??= originOf(hop.url);
+      key = keyOf(origin, hop);
+      counts = this.#origin(origin);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    if (this.#limit !== Infinity) {
-      // The request's own signal also abandons its wait for a slot.
-      return this.fetch(
-        new Request(href, init),
-        init.signal ?? undefined,
-        transport,
-      );
-    }
-    // Most requests find their client made: sent without an async frame of
-    // their own, the slot given back by one `then`.
-    const key = this.#keyOf(url, transport);
+    // Most hops find room and their client made: sent without an async
+    // frame of their own.
     const found = this.#clients.get(key);
-    if (found !== undefined) return this.#sendOn(found, href, init);
-    return this.#dispatch(
-      url,
-      transport,
-      undefined,
-      (client) =>
-        client.sendUrl
-          ? client.sendUrl(href, init)
-          : client.send(new Request(href, init)),
+    if (found !== undefined && counts.active < this.#limit) {
+      counts.active++;
+      this.#recent(found);
+      return this.#sendOn(found, counts, hop);
+    }
+    return this.#wait(hop, origin, key, counts).then((entry) =>
+      this.#sendOn(entry, counts, hop)
     );
   }
 
-  /** {@linkcode Pool.send} on a client that exists, with no limit. */
-  #sendOn(entry: Entry, href: string, init: RequestInit): Promise<Response> {
-    this.#recent(entry);
+  /** Waits for a slot, then for the client (made when missing). */
+  async #wait(
+    hop: Hop,
+    origin: string,
+    key: string,
+    counts: Origin,
+  ): Promise<Entry> {
+    await this.#acquire(counts, hop.signal);
+    try {
+      return await this.#client(hop, origin, key);
+    } catch (error) {
+      this.#release(counts);
+      throw error;
+    }
+  }
+
+  /** Sends a hop on a client, its slot taken; gives the slot back. */
+  #sendOn(entry: Entry, counts: Origin, hop: Hop): Promise<Response> {
     this.#hold(entry);
-    const origin = this.#origin(entry.origin);
-    origin.active++;
-    origin.sent++;
+    counts.sent++;
+    let released = false;
     const release = () => {
-      this.#release(origin);
+      if (released) return;
+      released = true;
+      this.#release(counts);
       this.#idle(entry);
     };
     let sent: Promise<Response>;
     try {
-      const client = entry.client;
-      sent = client.sendUrl
-        ? client.sendUrl(href, init)
-        : client.send(new Request(href, init));
+      sent = entry.client.send(hop);
     } catch (error) {
       release();
       return Promise.reject(error);
     }
     return sent.then((response) => {
-      release();
-      return response;
+      // Without a per-origin limit nothing waits on the body, and closing an
+      // evicted or idle client does not cut a body that is still streaming
+      // (Deno and Bun both let it finish), so the hop stops counting once
+      // its headers are in and the body is handed over untouched: wrapping
+      // every body in a JS stream would cost every download its speed.
+      if (this.#limit === Infinity) {
+        release();
+        return response;
+      }
+      return holdUntilBodyEnds(response, release);
     }, (error) => {
       release();
       throw error;
     });
-  }
-
-  async #dispatch(
-    url: URL,
-    transport: TransportSettings,
-    signal: AbortSignal | undefined,
-    send: (client: Client) => Promise<Response>,
-  ): Promise<Response> {
-    const origin = this.#origin(url.origin);
-    // No wait (and no promise hop) while there is room.
-    if (origin.active < this.#limit) origin.active++;
-    else await this.#acquire(origin, signal);
-    let entry: Entry;
-    try {
-      // A client already made is found without a promise hop.
-      const key = this.#keyOf(url, transport);
-      const found = this.#clients.get(key);
-      if (found !== undefined) {
-        this.#recent(found);
-        entry = found;
-      } else entry = await this.#client(url, transport, signal, key);
-    } catch (error) {
-      this.#release(origin);
-      throw error;
-    }
-    this.#hold(entry);
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      this.#release(origin);
-      this.#idle(entry);
-    };
-    let response: Response;
-    try {
-      origin.sent++;
-      response = await send(entry.client);
-    } catch (error) {
-      release();
-      throw error;
-    }
-    // Without a per-origin limit nothing waits on the body, and closing an
-    // evicted or idle client does not cut a body that is still streaming
-    // (Deno and Bun both let it finish), so the request stops counting once
-    // its headers are in and the body is handed over untouched: wrapping
-    // every body in a JS stream would cost every download its speed.
-    if (this.#limit === Infinity) {
-      release();
-      return response;
-    }
-    return holdUntilBodyEnds(response, release);
   }
 
   #release(origin: Origin): void {
@@ -574,15 +593,15 @@ export class Pool {
     if (next) next();
   }
 
-  #acquire(origin: Origin, signal?: AbortSignal): Promise<void> {
+  #acquire(origin: Origin, signal: AbortSignal): Promise<void> {
     if (origin.active < this.#limit) {
       origin.active++;
       return Promise.resolve();
     }
-    signal?.throwIfAborted();
+    signal.throwIfAborted();
     return new Promise((resolve, reject) => {
       const waiter = (error?: unknown) => {
-        signal?.removeEventListener("abort", onAbort);
+        signal.removeEventListener("abort", onAbort);
         if (error !== undefined) return reject(error);
         origin.active++;
         resolve();
@@ -590,9 +609,9 @@ export class Pool {
       const onAbort = () => {
         const at = origin.queue.indexOf(waiter);
         if (at !== -1) origin.queue.splice(at, 1);
-        reject(signal!.reason);
+        reject(signal.reason);
       };
-      signal?.addEventListener("abort", onAbort, { once: true });
+      signal.addEventListener("abort", onAbort, { once: true });
       origin.queue.push(waiter);
     });
   }

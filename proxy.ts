@@ -18,6 +18,10 @@
  * @module
  */
 
+import { readEnv } from "./_runtime.ts";
+
+export { readEnv };
+
 /**
  * A proxy per scheme of the target URL, and the hosts that bypass it. A key
  * left `undefined` falls back to the environment (with `trustEnv`); `null`
@@ -59,55 +63,6 @@ export interface ProxyConfig {
  * ```
  */
 export type ProxyOption = string | URL | ProxyConfig | null;
-
-/** The variables Deno's env permission was found granted for. */
-const envGranted = new Set<string>();
-
-/**
- * Reads an environment variable; `undefined` when it is unset or cannot be
- * read (a Deno process without `--allow-env` reads nothing, and is never
- * prompted).
- *
- * @example
- * ```ts
- * import { readEnv } from "@fetchkit/session/proxy";
- *
- * readEnv("HTTPS_PROXY"); // e.g. "http://proxy:3128" or undefined
- * ```
- *
- * @param name the variable's name
- * @returns its value
- */
-export function readEnv(name: string): string | undefined {
-  const g = globalThis as unknown as {
-    Deno?: {
-      env: { get(name: string): string | undefined };
-      permissions?: {
-        querySync?(d: { name: "env"; variable: string }): { state: string };
-      };
-    };
-    process?: { env: Record<string, string | undefined> };
-  };
-  try {
-    if (g.Deno) {
-      // Asking for the permission costs more than reading the variable: a
-      // grant is remembered (a refusal is asked again, as the program may
-      // be granted the variable later).
-      if (!envGranted.has(name)) {
-        const state = g.Deno.permissions?.querySync?.({
-          name: "env",
-          variable: name,
-        }).state;
-        if (state !== undefined && state !== "granted") return undefined;
-        envGranted.add(name);
-      }
-      return g.Deno.env.get(name);
-    }
-    return g.process?.env[name];
-  } catch {
-    return undefined;
-  }
-}
 
 /** The variables {@linkcode proxyFor} reads, in both cases. */
 const PROXY_VARIABLES = [

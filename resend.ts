@@ -24,6 +24,8 @@
  * @module
  */
 
+import type { Hop } from "./_transport.ts";
+
 /** RFC 9110 §9.2.2, as fetch normalises their case (TRACE it leaves alone). */
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 
@@ -52,49 +54,68 @@ const TEXT = "text/plain;charset=UTF-8";
 const FORM = "application/x-www-form-urlencoded;charset=UTF-8";
 
 /**
- * A body given to fetch as `init.body`, in a form Deno's `fetch` streams and
- * so never sends twice: a string, bytes or `URLSearchParams` become a `Blob`
- * of the same bytes (fetch still sends their `Content-Length`), with the
- * `Content-Type` fetch would have given them set on `headers`. An empty one
- * becomes `null` (Deno would send an empty `Blob` chunked). Other bodies
- * (`Blob`, `FormData`, streams) are returned as they are: Deno streams them.
+ * A body fetch would hold as bytes, as a `Blob` of them with the
+ * `Content-Type` fetch would have given it; `null` when it is empty;
+ * `undefined` for a body Deno streams anyway (`Blob`, `FormData`, streams).
+ */
+function asBlob(
+  body: BodyInit,
+): { blob: Blob; type: string | undefined } | null | undefined {
+  let part: BlobPart;
+  let type: string | undefined;
+  if (typeof body === "string") {
+    [part, type] = [body, TEXT];
+  } else if (body instanceof URLSearchParams) {
+    [part, type] = [body.toString(), FORM];
+  } else if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) {
+    if (body.byteLength === 0) return null;
+    part = body as ArrayBuffer | ArrayBufferView<ArrayBuffer>;
+  } else {
+    return undefined;
+  }
+  return part === "" ? null : { blob: new Blob([part]), type };
+}
+
+/**
+ * Makes fetch's init for a non-idempotent hop one that Deno's `fetch` sends
+ * at most once. A body held as bytes (a string, bytes, `URLSearchParams`)
+ * becomes a `Blob` of the same bytes, which Deno streams (its
+ * `Content-Length` is kept, the connection still reused), with the
+ * `Content-Type` fetch would have given it. A hop with nothing to stream
+ * (no body, or an empty one, kept as it is so that fetch still sends its
+ * `Content-Length: 0`) goes over `fresh()`, a client that keeps no idle
+ * connection. Other bodies are left alone: Deno streams them. `init.headers`
+ * is replaced, never changed.
  *
  * @example
  * ```ts
- * import { sendOnceBody } from "./resend.ts";
+ * import { sendOnceInit } from "./resend.ts";
  *
- * const headers = new Headers();
- * const body = sendOnceBody("amount=100", headers);
- * console.log(body instanceof Blob, headers.get("content-type"));
+ * const init: RequestInit = { method: "POST", body: "amount=100", headers: new Headers() };
+ * sendOnceInit(init, () => undefined);
+ * console.log(init.body instanceof Blob); // true
  * ```
  *
- * @param body the body as given
- * @param headers the request's headers, given a Content-Type where fetch
- *   would have set one
- * @returns the body to send instead
+ * @param init what fetch will be given; its `body`, `headers` and `client`
+ *   may be replaced
+ * @param fresh makes (or returns) the client without idle connections
  */
-export function sendOnceBody(
-  body: BodyInit | null | undefined,
-  headers: Headers,
-): BodyInit | null {
-  if (body == null) return null;
-  let part: BlobPart;
-  let size: number;
-  if (typeof body === "string") {
-    if (!headers.has("content-type")) headers.set("content-type", TEXT);
-    part = body;
-    size = body.length;
-  } else if (body instanceof URLSearchParams) {
-    if (!headers.has("content-type")) headers.set("content-type", FORM);
-    part = body.toString();
-    size = part.length;
-  } else if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) {
-    part = body as ArrayBuffer | ArrayBufferView<ArrayBuffer>;
-    size = body.byteLength;
-  } else {
-    return body;
+export function sendOnceInit(
+  init: RequestInit & { client?: unknown },
+  fresh: () => unknown,
+): void {
+  const held = init.body == null ? null : asBlob(init.body);
+  if (held === undefined) return;
+  if (held === null) {
+    init.client = fresh();
+    return;
   }
-  return size === 0 ? null : new Blob([part]);
+  init.body = held.blob;
+  if (held.type === undefined) return;
+  const headers = new Headers(init.headers);
+  if (headers.has("content-type")) return;
+  headers.set("content-type", held.type);
+  init.headers = headers;
 }
 
 const LATER = Symbol("later");
@@ -156,4 +177,61 @@ export async function heldBody(
     if (read.done) return held ?? new Uint8Array(0);
     held = read.value;
   }
+}
+
+/** Hand-built requests by the stream of their body (see `requestBody`). */
+const sources = new WeakMap<ReadableStream, Request>();
+
+/**
+ * A hand-built request's body, as a hop carries it: its bytes when it holds
+ * them ({@linkcode heldBody}), `null` when it has none, else its stream,
+ * which a client sends from the request itself: fetch knows more of a
+ * `Blob` or `FormData` behind a request's stream than the stream tells (its
+ * length, so no chunked encoding).
+ *
+ * @example
+ * ```ts
+ * import { requestBody } from "./resend.ts";
+ *
+ * const form = new FormData();
+ * form.set("a", "1");
+ * const r = new Request("http://127.0.0.1:8080/", { method: "POST", body: form });
+ * const body = await requestBody(r); // r.body, sent from r
+ * ```
+ *
+ * @param request the request; its body is not read
+ * @returns the body for the hop
+ */
+export async function requestBody(request: Request): Promise<BodyInit | null> {
+  const method = request.method;
+  // fetch refuses a body on these, so a Request cannot have one.
+  if (method === "GET" || method === "HEAD") return null;
+  const held = await heldBody(request);
+  if (held !== undefined) return held as Uint8Array<ArrayBuffer> | null;
+  const body = request.body!;
+  sources.set(body, request);
+  return body;
+}
+
+/**
+ * The request a hop's body came from ({@linkcode requestBody}), while the
+ * hop goes where the request went; a client then sends the request, with
+ * the hop's method, headers and signal.
+ *
+ * @example
+ * ```ts
+ * import { sourceOf } from "./resend.ts";
+ * import type { Hop } from "./_transport.ts";
+ *
+ * const send = (hop: Hop) => fetch(sourceOf(hop) ?? hop.url, { method: hop.method });
+ * ```
+ *
+ * @param hop the hop to send
+ * @returns the request to send instead of `hop.url` and `hop.body`
+ */
+export function sourceOf(hop: Hop): Request | undefined {
+  const body = hop.body;
+  if (!(body instanceof ReadableStream)) return undefined;
+  const request = sources.get(body);
+  return request?.url === hop.url ? request : undefined;
 }

@@ -20,7 +20,6 @@
 //   floor.ts '{"url":…,"step":…,"path":…,"inflight":…,"pairs":…}'
 // prints one JSON line: the median ratio of the pairs and their quartiles.
 import process from "node:process";
-import { createClient } from "../clients.ts";
 import { Deadlines } from "../deadline.ts";
 import { Cookies, Session } from "../mod.ts";
 import { measure } from "./contenders.ts";
@@ -37,9 +36,39 @@ interface Options {
 
 const options = JSON.parse(process.argv[process.argv.length - 1]) as Options;
 const url = `${options.url}${options.path}`;
-const origin = new URL(options.url);
-const client = createClient(origin, {});
-const send = (init: RequestInit) => client.sendUrl!(url, init);
+const client = ownClient();
+const send = (init: RequestInit) => client.send(url, init);
+
+/** fetch with a client of its own, given fetch's own arguments. */
+function ownClient(): {
+  send(href: string, init: RequestInit): Promise<Response>;
+  close(): void;
+} {
+  const { Deno, Bun } = globalThis as unknown as {
+    Deno?: { createHttpClient(o: object): { close(): void } };
+    Bun?: {
+      FetchSession: new (o: object) => {
+        fetch(href: string, init: RequestInit): Promise<Response>;
+        close(): void;
+      };
+    };
+  };
+  if (Bun) {
+    const session = new Bun.FetchSession({ proxy: false });
+    return {
+      send: (href, init) => session.fetch(href, init),
+      close: () => session.close(),
+    };
+  }
+  const own = Deno!.createHttpClient({});
+  return {
+    send: (href, init) => {
+      (init as { client?: unknown }).client = own;
+      return fetch(href, init);
+    },
+    close: () => own.close(),
+  };
+}
 
 function minimalSession(): () => Promise<Response> {
   const cookies = new Cookies();
@@ -55,7 +84,7 @@ function minimalSession(): () => Promise<Response> {
     const init: RequestInit = { redirect: "manual", signal: controller.signal };
     const cookie = cookies.headerFor(href);
     if (cookie !== "") init.headers = { cookie };
-    const sent = client.sendUrl!(href, init);
+    const sent = client.send(href, init);
     return deadlines.wait(sent, 30_000, () => controller.abort()).then((r) => {
       const set = r.headers.getSetCookie();
       if (set.length > 0) cookies.storeResponse(href, set);

@@ -88,6 +88,7 @@ test("cookies: host-only cookies stay on their host; Secure cookies are not sent
       "http cannot create a Secure cookie",
     );
   } finally {
+    await otherHost.close();
     await server.close();
   }
 });

@@ -242,3 +242,78 @@ test("pool: usable on its own; bad limits are refused", async () => {
     await server.close();
   }
 });
+
+/** A hop to `url` as a session would build it. */
+function hopTo(
+  url: string,
+  init: { method?: string; body?: BodyInit; signal?: AbortSignal } = {},
+) {
+  return {
+    method: init.method ?? "GET",
+    url,
+    headers: new Headers({ "x-hop": "1" }),
+    body: init.body ?? null,
+    signal: init.signal ?? new AbortController().signal,
+    proxy: null,
+    tls: undefined,
+  };
+}
+
+test("pool: transport is a bound function that sends a hop as given, over one kept connection, without following a redirect", async () => {
+  const server = await serve((req, res) => {
+    if (req.url === "/moved") {
+      res.writeHead(302, { location: "/elsewhere" }).end();
+    } else echo(req, res);
+  });
+  try {
+    using pool = new Pool();
+    const { transport } = pool;
+    const form = new URLSearchParams({ amount: "100" });
+    const posted = await transport(
+      hopTo(`${server.origin}/pay`, { method: "POST", body: form }),
+    );
+    await posted.text();
+    const moved = await transport(hopTo(`${server.origin}/moved`));
+    await moved.body?.cancel();
+    assert.equal(moved.status, 302);
+    assert.deepEqual(server.seen.map((x) => [x.method, x.url]), [
+      ["POST", "/pay"],
+      ["GET", "/moved"],
+    ]);
+    const [pay] = server.seen;
+    assert.equal(pay.body, "amount=100");
+    assert.equal(pay.headers["x-hop"], "1");
+    assert.equal(pay.headers["content-length"], "10");
+    assert.match(pay.headers["content-type"]!, /^application\/x-www-form/);
+    assert.equal(server.connections, 1);
+    assert.equal(pool.stats()[server.origin].sent, 2);
+  } finally {
+    await server.close();
+  }
+});
+
+test("pool: a hop waiting for a slot is given up by its own signal, and never arrives", async () => {
+  const held: ServerResponse[] = [];
+  const server = await serve((_req, res) => {
+    held.push(res);
+  });
+  try {
+    using pool = new Pool({ maxConnectionsPerOrigin: 1 });
+    const first = pool.transport(hopTo(`${server.origin}/first`));
+    await until(() => held.length === 1, "first arrived");
+    const controller = new AbortController();
+    const second = pool.transport(
+      hopTo(`${server.origin}/second`, { signal: controller.signal }),
+    );
+    assert.equal(pool.stats()[server.origin].queued, 1);
+    controller.abort(new Error("given up"));
+    await assert.rejects(second, /given up/);
+    assert.equal(pool.stats()[server.origin].queued, 0);
+    held[0].end("ok");
+    assert.equal(await (await first).text(), "ok");
+    assert.deepEqual(server.seen.map((x) => x.url), ["/first"]);
+  } finally {
+    for (const res of held) res.end();
+    await server.close();
+  }
+});

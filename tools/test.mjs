@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The test command: static checks, then the whole suite on Deno and on Bun.
+// The test command: static checks, then the whole suite on Deno, on Bun and
+// on Node.
 // Ends with one line "N passed, N failed" summed over everything it ran, and
 // exits non-zero when anything failed.
 import { spawnSync } from "node:child_process";
@@ -9,12 +10,12 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = (name) => join(root, "node_modules", ".bin", name);
-const only = process.argv.slice(2); // e.g. "deno", "bun", "checks"
+const only = process.argv.slice(2); // e.g. "deno", "bun", "node", "checks"
 const env = { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" };
 // deno-lint-ignore no-control-regex
 const ANSI = /\x1b\[[0-9;]*m/g;
 
-for (const tool of ["deno", "bun"]) {
+for (const tool of ["deno", "bun", "node"]) {
   if (!existsSync(bin(tool))) {
     console.error(`${tool} is missing: run \`npm ci\` first`);
     process.exit(2);
@@ -22,7 +23,7 @@ for (const tool of ["deno", "bun"]) {
 }
 
 // The real peers some tests need (tinyproxy, openssl), installed when missing.
-if (want("deno") || want("bun")) {
+if (want("deno") || want("bun") || want("node")) {
   spawnSync("sh", [join(root, "tools", "services.sh")], {
     cwd: root,
     stdio: "inherit",
@@ -117,6 +118,27 @@ if (want("bun")) {
   failed += f + (r.code !== 0 && f === 0 ? 1 : 0);
   lines.push(
     `${r.code === 0 ? "ok  " : "FAIL"}  bun test: ${p} passed, ${f} failed (${
+      r.seconds.toFixed(1)
+    } s)`,
+  );
+}
+
+if (want("node")) {
+  console.log("\n=== Node ===");
+  // The pinned Node (package.json), not the one that runs this script.
+  const r = run(bin("node"), [
+    "--test",
+    "--test-reporter=spec",
+    "tests/**/*.test.ts",
+  ]);
+  const p = Number(r.out.match(/^ℹ pass (\d+)$/m)?.[1] ?? 0);
+  const f = Number(r.out.match(/^ℹ fail (\d+)$/m)?.[1] ?? 0) +
+    Number(r.out.match(/^ℹ cancelled (\d+)$/m)?.[1] ?? 0);
+  skipped += Number(r.out.match(/^ℹ skipped (\d+)$/m)?.[1] ?? 0);
+  passed += p;
+  failed += f + (r.code !== 0 && f === 0 ? 1 : 0);
+  lines.push(
+    `${r.code === 0 ? "ok  " : "FAIL"}  node test: ${p} passed, ${f} failed (${
       r.seconds.toFixed(1)
     } s)`,
   );
