@@ -12,6 +12,8 @@ import { redirects } from "./_redirects.ts";
 import { retries } from "./_retries.ts";
 import { deliver, transmit } from "./_transmit.ts";
 import type { Stage, Transport } from "./_transport.ts";
+import type { HttpCache } from "./cache.ts";
+import type { Pool } from "./pool.ts";
 
 /** The steps of a call, by which stages its plan needs (see chainFor). */
 const CHAINS = new Map<number, Step>();
@@ -54,4 +56,26 @@ export function compose(
     }
   }
   return send;
+}
+
+/**
+ * What sends a session's hops under a cache: its stages, the cache's first,
+ * laid over its transport (its pool's, unless it gave one).
+ *
+ * @param given the session's transport option
+ * @param pool the session's pool
+ * @param stages the session's stages option
+ * @returns the composed transport for a cache, or for none
+ */
+export function sender(
+  given: Transport | undefined,
+  pool: Pool,
+  stages: readonly Stage[] = [],
+): (cache: HttpCache | undefined) => Transport {
+  if (given !== undefined && typeof given !== "function") {
+    throw new TypeError("transport must be a function of the hop");
+  }
+  const transport = given ?? pool.transport;
+  return (cache) =>
+    compose(transport, cache === undefined ? stages : [cache.stage, ...stages]);
 }

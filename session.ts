@@ -1,24 +1,15 @@
 /**
- * {@linkcode Session}: headers, auth, query parameters and cookies that
- * persist across requests, connections reused per origin, redirects followed
- * by the session itself, and everything closed when a `using` block ends.
- *
- * Every request takes one path: plan (the session's settings with the
- * request's laid over, _plan.ts) → prepare (_prepare.ts) → call (one
- * controller and one deadline, _call.ts) → redirects → retries → attempt →
- * transmit (the jar, the stages, the transport) → finish.
+ * {@linkcode Session}: settings that persist across requests, a cookie jar,
+ * connections per origin. Every request takes one path: plan (_plan.ts) →
+ * prepare (_prepare.ts) → call (_call.ts) → the stages of _journey.ts →
+ * finish.
  *
  * @example
  * ```ts
  * import { Session } from "@fetchkit/session";
  *
- * await using s = new Session({
- *   baseUrl: "http://127.0.0.1:8080/",
- *   headers: { "x-test": "true" },
- *   auth: ["user", "pass"],
- * });
+ * await using s = new Session({ baseUrl: "http://127.0.0.1:8080/" });
  * const r = await s.get("/headers", { headers: { "x-test2": "true" } });
- * console.log(r.status, await r.json());
  * ```
  *
  * @module
@@ -54,7 +45,7 @@ import type { ProgressCallback } from "./progress.ts";
 import { proxyFor, type ProxyOption, snapshotEnv } from "./proxy.ts";
 import { resolveRetry, type RetryInput, type RetryPolicy } from "./retry.ts";
 import { applyCookies } from "./_transmit.ts";
-import { chainFor, compose } from "./_journey.ts";
+import { chainFor, sender } from "./_journey.ts";
 import type { HttpCache } from "./cache.ts";
 
 export type { Auth, AuthFunction } from "./auth.ts";
@@ -69,12 +60,6 @@ export type {
 const DEFAULT_TIMEOUT = 30_000;
 const DEFAULT_MAX_REDIRECTS = 30;
 
-// Checked as a request's headers are: a name that is not a token, a value
-// that is not a string, number or boolean, CR, LF or NUL.
-function checkedHeaders(init: HeadersInit | undefined): Headers {
-  return mergeHeaders(new Headers(), init);
-}
-
 /**
  * A session: settings that persist across requests, a cookie jar, and a
  * connection pool. Close it with `using`/`await using` or
@@ -83,16 +68,11 @@ function checkedHeaders(init: HeadersInit | undefined): Headers {
  * @example The requests guide, in TypeScript
  * ```ts
  * import { Session } from "@fetchkit/session";
- *
  * await using s = new Session({ baseUrl: "http://127.0.0.1:8080/" });
  * s.auth = ["user", "pass"];
  * s.headers.set("x-test", "true");
- *
- * // both 'x-test' and 'x-test2' are sent
- * await s.get("/headers", { headers: { "x-test2": "true" } });
- *
- * // a cookie for this request only
- * await s.get("/cookies", { cookies: { "from-my": "browser" } });
+ * await s.get("/headers", { headers: { "x-test2": "true" } }); // both sent
+ * await s.get("/cookies", { cookies: { "from-my": "browser" } }); // once
  * ```
  */
 export class Session implements AsyncDisposable, Disposable {
@@ -141,7 +121,8 @@ export class Session implements AsyncDisposable, Disposable {
    */
   constructor(options: SessionOptions = {}) {
     this.baseUrl = options.baseUrl;
-    this.headers = checkedHeaders(options.headers);
+    // Checked as a request's are: names, values, CR, LF and NUL.
+    this.headers = mergeHeaders(new Headers(), options.headers);
     this.params = mergeParams(new URLSearchParams(), options.params);
     this.auth = options.auth;
     if (options.cookies && options.cookieStore) {
@@ -170,18 +151,7 @@ export class Session implements AsyncDisposable, Disposable {
   }
 
   #viaOf(options: SessionOptions): Via {
-    if (
-      options.transport !== undefined && typeof options.transport !== "function"
-    ) {
-      throw new TypeError("transport must be a function of the hop");
-    }
-    const transport = options.transport ?? this.pool.transport;
-    const stages = options.stages ?? [];
-    const sendWith = (cache: HttpCache | undefined) =>
-      compose(
-        transport,
-        cache === undefined ? stages : [cache.stage, ...stages],
-      );
+    const sendWith = sender(options.transport, this.pool, options.stages);
     return {
       cookies: this.cookies,
       cache: this.cache,
@@ -293,15 +263,12 @@ export class Session implements AsyncDisposable, Disposable {
    * @example
    * ```ts
    * import { Session } from "@fetchkit/session";
-   *
    * await using s = new Session({ headers: { "x-a": "1" } });
    * const req = await s.prepare("POST", "http://127.0.0.1:8080/post", {
    *   json: { a: 1 },
    * });
-   * console.log(req.headers.get("content-type")); // "application/json"
    * const r = await s.send(req);
    * ```
-   *
    * @param method the HTTP method
    * @param url an absolute URL, or one relative to `baseUrl`
    * @param init what this request adds to the session's settings
@@ -314,8 +281,7 @@ export class Session implements AsyncDisposable, Disposable {
   ): Promise<Request> {
     const { prepared, plan: planned } = this.#prepare(method, url, init);
     const call = new Call(prepared, planned, this.#via, undefined);
-    const applied = applyCookies(call.hop, call);
-    if (applied !== undefined) await applied;
+    await applyCookies(call.hop, call);
     let request = requestFor(prepared.url, call.hop);
     if (prepared.authFn !== undefined) request = await prepared.authFn(request);
     this.#prepared.set(request, prepared.cookies);
@@ -325,20 +291,17 @@ export class Session implements AsyncDisposable, Disposable {
   /**
    * Sends a request through the session: its pool, its jar (cookies stored
    * from every hop, recomputed for every redirect) and its redirect policy.
-   * The first hop goes as it is: prepare it with {@linkcode Session.prepare}
-   * to add the session's headers, cookies and credentials. A `Cookie`
-   * header it carries stays on its origin over redirects, with the jar's.
+   * The first hop goes as it is ({@linkcode Session.prepare} adds the
+   * session's settings); its `Cookie` stays on its origin over redirects.
    *
    * @example
    * ```ts
    * import { Session } from "@fetchkit/session";
-   *
    * await using s = new Session();
    * const r = await s.send(new Request("http://127.0.0.1:8080/get"), {
    *   timeout: 5_000,
    * });
    * ```
-   *
    * @param request the request to send
    * @param init timeout, redirect policy and signal for this call
    * @returns the final response
@@ -362,11 +325,9 @@ export class Session implements AsyncDisposable, Disposable {
    * @example
    * ```ts
    * import { Session } from "@fetchkit/session";
-   *
    * await using s = new Session({ baseUrl: "http://127.0.0.1:8080/" });
    * const r = await s.request("PATCH", "/patch", { body: "x" });
    * ```
-   *
    * @param method the HTTP method
    * @param url an absolute URL, or one relative to `baseUrl`
    * @param init what this request adds to the session's settings
@@ -391,11 +352,9 @@ export class Session implements AsyncDisposable, Disposable {
    * @example
    * ```ts
    * import { Session } from "@fetchkit/session";
-   *
    * await using s = new Session();
    * const r = await s.get("http://127.0.0.1:8080/get", { params: { q: "x" } });
    * ```
-   *
    * @param url an absolute URL, or one relative to `baseUrl`
    * @param init what this request adds to the session's settings
    * @returns the final response
@@ -410,12 +369,9 @@ export class Session implements AsyncDisposable, Disposable {
    * @example
    * ```ts
    * import { Session } from "@fetchkit/session";
-   *
    * await using s = new Session();
    * const r = await s.head("http://127.0.0.1:8080/");
-   * console.log(r.headers.get("content-length"));
    * ```
-   *
    * @param url an absolute URL, or one relative to `baseUrl`
    * @param init what this request adds to the session's settings
    * @returns the final response
@@ -430,12 +386,9 @@ export class Session implements AsyncDisposable, Disposable {
    * @example
    * ```ts
    * import { Session } from "@fetchkit/session";
-   *
    * await using s = new Session();
    * const r = await s.options("http://127.0.0.1:8080/");
-   * console.log(r.headers.get("allow"));
    * ```
-   *
    * @param url an absolute URL, or one relative to `baseUrl`
    * @param init what this request adds to the session's settings
    * @returns the final response
@@ -450,11 +403,9 @@ export class Session implements AsyncDisposable, Disposable {
    * @example
    * ```ts
    * import { Session } from "@fetchkit/session";
-   *
    * await using s = new Session();
    * await s.delete("http://127.0.0.1:8080/items/1");
    * ```
-   *
    * @param url an absolute URL, or one relative to `baseUrl`
    * @param init what this request adds to the session's settings
    * @returns the final response
@@ -469,12 +420,10 @@ export class Session implements AsyncDisposable, Disposable {
    * @example
    * ```ts
    * import { Session } from "@fetchkit/session";
-   *
    * await using s = new Session();
    * await s.post("http://127.0.0.1:8080/post", { json: { a: 1 } });
    * await s.post("http://127.0.0.1:8080/post", { form: { a: "1" } });
    * ```
-   *
    * @param url an absolute URL, or one relative to `baseUrl`
    * @param init the body (`json`, `form` or `body`) and overrides
    * @returns the final response
@@ -489,11 +438,9 @@ export class Session implements AsyncDisposable, Disposable {
    * @example
    * ```ts
    * import { Session } from "@fetchkit/session";
-   *
    * await using s = new Session();
    * await s.put("http://127.0.0.1:8080/items/1", { json: { done: true } });
    * ```
-   *
    * @param url an absolute URL, or one relative to `baseUrl`
    * @param init the body (`json`, `form` or `body`) and overrides
    * @returns the final response
@@ -508,11 +455,9 @@ export class Session implements AsyncDisposable, Disposable {
    * @example
    * ```ts
    * import { Session } from "@fetchkit/session";
-   *
    * await using s = new Session();
    * await s.patch("http://127.0.0.1:8080/items/1", { json: { done: true } });
    * ```
-   *
    * @param url an absolute URL, or one relative to `baseUrl`
    * @param init the body (`json`, `form` or `body`) and overrides
    * @returns the final response
@@ -529,15 +474,9 @@ export class Session implements AsyncDisposable, Disposable {
    * @example
    * ```ts
    * import { Session } from "@fetchkit/session";
-   *
    * const s = new Session();
-   * try {
-   *   await s.get("http://127.0.0.1:8080/");
-   * } finally {
-   *   await s.close();
-   * }
+   * await s.get("http://127.0.0.1:8080/").finally(() => s.close());
    * ```
-   *
    * @returns once everything is closed
    */
   close(): Promise<void> {
