@@ -20,6 +20,7 @@
  */
 
 import { md5Hex } from "./md5.ts";
+import { sha512_256Hex } from "./_sha512.ts";
 
 /**
  * A function that authenticates a request: it returns the request to send,
@@ -99,8 +100,11 @@ function withAuthorization(request: Request, value: string): Request {
   return new Request(request, { headers });
 }
 
-/** The `Authorization` value for HTTP Basic: `user:password`, UTF-8, base64. */
-function basicAuthorization(username: string, password: string): string {
+/**
+ * The `Authorization` value for HTTP Basic: `user:password`, UTF-8, base64.
+ * Internal: what a session sends for `auth: [user, password]`.
+ */
+export function basicAuthorization(username: string, password: string): string {
   const bytes = new TextEncoder().encode(`${username}:${password}`);
   let binary = "";
   for (const b of bytes) binary += String.fromCharCode(b);
@@ -232,13 +236,37 @@ function parseChallenges(header: string): Challenge[] {
   return out;
 }
 
-type Algorithm = "MD5" | "MD5-sess" | "SHA-256" | "SHA-256-sess";
+type Algorithm =
+  | "MD5"
+  | "MD5-sess"
+  | "SHA-256"
+  | "SHA-256-sess"
+  | "SHA-512-256"
+  | "SHA-512-256-sess"
+  | "SHA-512"
+  | "SHA-512-sess";
 const ALGORITHMS: Record<string, Algorithm> = {
   "md5": "MD5",
   "md5-sess": "MD5-sess",
   "sha-256": "SHA-256",
   "sha-256-sess": "SHA-256-sess",
+  "sha-512-256": "SHA-512-256",
+  "sha-512-256-sess": "SHA-512-256-sess",
+  "sha-512": "SHA-512",
+  "sha-512-sess": "SHA-512-sess",
 };
+// When a server offers several, the strongest is answered; the first of
+// equals wins.
+const STRENGTH: Record<string, number> = {
+  "MD5": 0,
+  "SHA-256": 1,
+  "SHA-512-256": 2,
+  "SHA-512": 3,
+};
+
+function strength(algorithm: Algorithm): number {
+  return STRENGTH[algorithm.replace(/-sess$/, "")];
+}
 
 /** What a digest auth remembers of one origin's last challenge. */
 interface DigestState {
@@ -259,7 +287,11 @@ const encoder = new TextEncoder();
 async function hash(algorithm: Algorithm, text: string): Promise<string> {
   const bytes = encoder.encode(text);
   if (algorithm.startsWith("MD5")) return md5Hex(bytes);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  // SHA-512/256 of FIPS 180-4, which WebCrypto lacks. (RFC 7616's example
+  // was computed with SHA-512 cut to 256 bits; erratum 4897.)
+  if (algorithm.startsWith("SHA-512-256")) return sha512_256Hex(bytes);
+  const name = algorithm.startsWith("SHA-512") ? "SHA-512" : "SHA-256";
+  const digest = new Uint8Array(await crypto.subtle.digest(name, bytes));
   let hex = "";
   for (const b of digest) hex += b.toString(16).padStart(2, "0");
   return hex;
@@ -348,20 +380,21 @@ function pickDigest(header: string): DigestState | undefined {
       nc: 0,
       stale: c.params.get("stale"),
     };
-    if (
-      best === undefined || (best.algorithm.startsWith("MD5") &&
-        algorithm.startsWith("SHA"))
-    ) best = state;
+    if (best === undefined || strength(algorithm) > strength(best.algorithm)) {
+      best = state;
+    }
   }
   return best;
 }
 
 /**
- * HTTP Digest credentials (RFC 7616): MD5, SHA-256 and their `-sess` forms,
- * with `qop=auth` (or none, for old servers). The first request to an origin
- * is answered with a challenge and sent again, authenticated; later requests
- * to that origin sign the remembered nonce up front with an increasing nonce
- * count, and a `stale=true` challenge is answered once with the new nonce.
+ * HTTP Digest credentials (RFC 7616): MD5, SHA-256, SHA-512-256 (SHA-512/256
+ * of FIPS 180-4) and SHA-512, and their `-sess` forms, with `qop=auth` (or
+ * none, for old servers); the strongest offered is answered. The first
+ * request to an origin is answered with a challenge and sent again,
+ * authenticated; later requests to that origin sign the remembered nonce up
+ * front with an increasing nonce count, and a `stale=true` challenge is
+ * answered once with the new nonce.
  * Redirects to another origin carry nothing.
  *
  * @example

@@ -14,7 +14,7 @@
  *
  * const jar = new CookieJar(new VersionedMemoryStore());
  * const cache = new CookieHeaderCache(jar);
- * cache.store("http://example.com/", ["a=1"]);
+ * jar.setCookieSync("a=1", "http://example.com/");
  * cache.header("http://example.com/x"); // "a=1", computed
  * cache.header("http://example.com/x"); // "a=1", from the cache
  * ```
@@ -74,22 +74,7 @@ export class VersionedMemoryStore extends MemoryCookieStore {
     return (this.#versions.get(domain) ?? 0) + this.#all;
   }
 
-  /** Whether nothing was ever written: the jar is empty, cheaply known. */
-  get pristine(): boolean {
-    return this.#counter === 0;
-  }
-
-  /**
-   * The number of writes so far, to any domain: while it has not moved,
-   * nothing in the store has changed.
-   *
-   * @example
-   * ```ts
-   * import { VersionedMemoryStore } from "./cookie_cache.ts";
-   *
-   * new VersionedMemoryStore().writes; // 0
-   * ```
-   */
+  /** The writes so far, to any domain: while it stays, nothing changed. */
   get writes(): number {
     return this.#counter;
   }
@@ -103,21 +88,21 @@ export class VersionedMemoryStore extends MemoryCookieStore {
   secureCookies(key: string): Cookie[] {
     const list = this.#secure.get(key);
     if (list === undefined) return [];
-    const live = list.filter((c) => this.#holds(c));
+    const live = list.filter((c) => this.holds(c));
     if (live.length === 0) this.#secure.delete(key);
     else if (live.length !== list.length) this.#secure.set(key, live);
     return live;
   }
 
   /** Whether `cookie` itself (not one that replaced it) is in the store. */
-  #holds(cookie: Cookie): boolean {
+  holds(cookie: Cookie): boolean {
     return this.idx[cookie.domain ?? ""]?.[cookie.path ?? ""]?.[cookie.key] ===
       cookie;
   }
 
   #noteSecure(cookie: Cookie): void {
     const list = (this.#secure.get(cookie.key) ?? []).filter((c) =>
-      c !== cookie && this.#holds(c)
+      c !== cookie && this.holds(c)
     );
     list.push(cookie);
     this.#secure.set(cookie.key, list);
@@ -208,6 +193,8 @@ interface Stored {
   version: number;
   /** The store's writes when the version was last found unchanged. */
   writes: number;
+  /** The response it was last found or made in (see `settle`). */
+  response: number;
 }
 
 /** Entries kept before the cache starts over; bounds memory, not speed. */
@@ -244,6 +231,9 @@ export class CookieHeaderCache {
   #lastSeenUrl = "";
   #lastSeenHeader = "";
   #lastSeen: Stored | undefined;
+  /** The response being stored, counted by `settle`, and the writes before it. */
+  #response = 0;
+  #writesBefore = 0;
 
   /**
    * Caches for a jar whose store is a {@linkcode VersionedMemoryStore}.
@@ -301,7 +291,7 @@ export class CookieHeaderCache {
    */
   header(url: string, use?: (cookie: Cookie) => void): string {
     // Many sessions never hold a cookie: no key to build, no stamp to take.
-    if (this.#store.pristine) return "";
+    if (this.#store.writes === 0) return "";
     let entry = url === this.#lastUrl ? this.#lastEntry : undefined;
     if (entry === undefined || !this.#current(entry)) {
       entry = this.#entry(url);
@@ -349,13 +339,9 @@ export class CookieHeaderCache {
 
   /**
    * The cookie a `Set-Cookie` header from `url` stored before, when storing
-   * it again would change nothing: nothing has been written to its domain
-   * since, it is still in the jar, and it has no `Max-Age` (whose expiry
-   * moves with every receipt). `undefined` otherwise.
-   *
-   * @param url the URL that answered
-   * @param header the `Set-Cookie` value
-   * @returns the stored cookie, or `undefined`
+   * it again would change nothing: nothing written to its domain since, it
+   * is still in the jar, and it has no `Max-Age` (whose expiry moves with
+   * every receipt). `undefined` otherwise.
    */
   unchanged(url: string, header: string): Cookie | undefined {
     let seen = url === this.#lastSeenUrl && header === this.#lastSeenHeader
@@ -368,27 +354,22 @@ export class CookieHeaderCache {
       this.#lastSeenHeader = header;
       this.#lastSeen = seen;
     }
-    return this.#unwritten(seen) ? seen.cookie : undefined;
+    if (!this.#unwritten(seen)) return undefined;
+    seen.response = this.#response;
+    return seen.cookie;
   }
 
   /**
-   * Notes that `header` from `url` stored `cookie` (call it after every
-   * other change that storing caused, such as evictions).
-   *
-   * @param url the URL that answered
-   * @param header the `Set-Cookie` value
-   * @param cookie the cookie the jar stored
+   * Notes that `header` from `url` stored `cookie`; once the whole response
+   * is stored, call {@linkcode CookieHeaderCache.settle}.
    */
   remember(url: string, header: string, cookie: Cookie): void {
     const at = urlKey(url);
     const key = `${at}\n${header}`;
     const shape = splitSetCookie(header);
     const shapeKey = shape && `${at}\n${shape.name}\n${shape.rest}`;
-    const { domain, path } = cookie;
-    if (
-      domain == null || path == null || MAX_AGE.test(header) ||
-      this.#store.idx[domain]?.[path]?.[cookie.key] !== cookie
-    ) {
+    const domain = cookie.domain;
+    if (domain == null || MAX_AGE.test(header) || !this.#store.holds(cookie)) {
       this.#stored.delete(key);
       if (shapeKey) this.#shapes.delete(shapeKey);
       this.#lastSeen = undefined;
@@ -399,6 +380,7 @@ export class CookieHeaderCache {
       domain,
       version: this.#store.versionOf(domain),
       writes: this.#store.writes,
+      response: this.#response,
     };
     this.#lastSeenUrl = url;
     this.#lastSeenHeader = header;
@@ -412,17 +394,37 @@ export class CookieHeaderCache {
   }
 
   /**
-   * The cookie a `Set-Cookie` header from `url` would replace, when the
-   * header differs from one stored from the same URL before only in its
-   * value: the same name and the same attributes, written the same way (so
-   * every rule tough-cookie applied to the one applies to the other alike),
-   * nothing written to the cookie's domain since, no `Max-Age`, the cookie
-   * not expired, and a value of plain cookie characters. `undefined`
-   * otherwise: the header is for the jar to store.
-   *
-   * @param url the URL that answered
-   * @param header the `Set-Cookie` value
-   * @returns the cookie and the new value, or `undefined`
+   * Ends a response from `url` once all of it is stored (its cookies, the
+   * evictions): the entries of its `headers` found or made meanwhile whose
+   * cookie the store still holds are current again. Else a response setting
+   * two cookies of one domain would find the first stale every time.
+   */
+  settle(url: string, headers: readonly string[]): void {
+    const store = this.#store;
+    if (store.writes !== this.#writesBefore) {
+      const at = urlKey(url);
+      for (const header of headers) {
+        const seen = this.#stored.get(`${at}\n${header}`);
+        if (
+          seen?.response !== this.#response || !this.#store.holds(seen.cookie)
+        ) {
+          continue;
+        }
+        seen.version = store.versionOf(seen.domain);
+        seen.writes = store.writes;
+      }
+      this.#writesBefore = store.writes;
+    }
+    this.#response++;
+  }
+
+  /**
+   * The cookie a `Set-Cookie` header from `url` would replace when it
+   * differs from one stored from the same URL only in its value, written as
+   * a plain cookie-octet string: the same name and attributes, written the
+   * same way (so every rule tough-cookie applied to the one applies to the
+   * other), nothing written to the domain since, no `Max-Age`, not expired.
+   * `undefined` otherwise: the header is for the jar to store.
    */
   revalued(
     url: string,
@@ -443,18 +445,12 @@ export class CookieHeaderCache {
   }
 
   /**
-   * Replaces a cookie {@linkcode CookieHeaderCache.revalued} found with one
-   * of the new value, as storing the header would: a new `Cookie` of the
-   * same attributes, its creation kept, last accessed now, written through
-   * the store (so that every cached header with it is built again). The old
-   * object is left as it was: it may be held elsewhere (a list taken before,
-   * another jar it was given to).
-   *
-   * @param url the URL that answered
-   * @param header the `Set-Cookie` value
-   * @param cookie the cookie to replace
-   * @param value its new value
-   * @returns the cookie now in the jar
+   * Replaces a cookie {@linkcode CookieHeaderCache.revalued} found as
+   * storing the header would: with a new `Cookie` of the new value, creation
+   * kept, last accessed now, written through the store (so that every cached
+   * header with it is built again). The old object is left as it was: it may
+   * be held elsewhere (a list taken before, another jar it was given to).
+   * Returns the cookie now in the jar.
    */
   revalue(url: string, header: string, cookie: Cookie, value: string): Cookie {
     const next = new Cookie(cookie);
@@ -465,21 +461,6 @@ export class CookieHeaderCache {
     this.#store.updateCookie(cookie, next, () => {});
     this.remember(url, header, next);
     return next;
-  }
-
-  /**
-   * Stores a response's `Set-Cookie` headers straight into the jar,
-   * skipping those {@linkcode CookieHeaderCache.unchanged} finds unchanged.
-   *
-   * @param url the URL that answered
-   * @param setCookies the `Set-Cookie` values
-   */
-  store(url: string, setCookies: readonly string[]): void {
-    for (const text of setCookies) {
-      if (this.unchanged(url, text) !== undefined) continue;
-      const cookie = this.#jar.setCookieSync(text, url, { ignoreError: true });
-      if (cookie) this.remember(url, text, cookie);
-    }
   }
 }
 

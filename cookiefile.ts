@@ -113,31 +113,9 @@ export function detectCookieFileFormat(text: string): CookieFileFormat {
   return first === "{" || first === "[" ? "json" : "netscape";
 }
 
-/**
- * Why a domain cannot carry a cookie loaded from a file, or `undefined`. A
- * file is data: it must not be able to plant a cookie on a whole public
- * suffix (`com`, `co.uk`) that every site under it would then receive.
- */
-function domainProblem(domain: string, hostOnly: boolean): string | undefined {
-  if (domain === "") return "empty domain";
-  if (/[\s/\\?#@]/.test(domain)) return `invalid domain ${domain}`;
-  if (hostOnly || isIP(domain) !== 0 || domain === "localhost") return;
-  let registrable: string | undefined;
-  try {
-    registrable = getPublicSuffix(domain, { allowSpecialUseDomain: true });
-  } catch {
-    return;
-  }
-  if (registrable === undefined) {
-    return `${domain} is a public suffix and cannot hold a domain cookie`;
-  }
-}
-
 function flag(text: string): boolean | undefined {
   const upper = text.toUpperCase();
-  if (upper === "TRUE") return true;
-  if (upper === "FALSE") return false;
-  return undefined;
+  return upper === "TRUE" ? true : upper === "FALSE" ? false : undefined;
 }
 
 /**
@@ -170,76 +148,93 @@ export function parseNetscape(
   const problems: CookieFileProblem[] = [];
   const lines = text.replace(/^\uFEFF/, "").split("\n");
   for (let i = 0; i < lines.length; i++) {
-    let line = lines[i];
-    if (line.endsWith("\r")) line = line.slice(0, -1);
-    const report = (reason: string) =>
-      problems.push({ line: i + 1, reason, text: clip(line) });
-    let httpOnly = false;
-    let body = line;
-    if (line.startsWith(HTTP_ONLY)) {
-      httpOnly = true;
-      body = line.slice(HTTP_ONLY.length);
-    } else if (line.startsWith("#") || line.trim() === "") {
-      continue;
+    const line = lines[i].endsWith("\r") ? lines[i].slice(0, -1) : lines[i];
+    const read = netscapeLine(line, now);
+    if (typeof read === "string") {
+      problems.push({ line: i + 1, reason: read, text: clip(line) });
+    } else if (read !== undefined) {
+      cookies.push(read);
     }
-    const fields = body.split("\t");
-    // curl writes a cookie with an empty value as six fields.
-    if (fields.length === 6) fields.push("");
-    if (fields.length !== 7) {
-      report(`expected 7 tab-separated fields, found ${fields.length}`);
-      continue;
-    }
-    const [rawDomain, sub, path, secureText, expiresText, key, value] = fields;
-    const includeSubdomains = flag(sub);
-    const secure = flag(secureText);
-    if (includeSubdomains === undefined) {
-      report(`include-subdomains must be TRUE or FALSE, got ${sub}`);
-      continue;
-    }
-    if (secure === undefined) {
-      report(`secure must be TRUE or FALSE, got ${secureText}`);
-      continue;
-    }
-    const domain = rawDomain.replace(/^\./, "").toLowerCase();
-    const bad = domainProblem(domain, !includeSubdomains);
-    if (bad) {
-      report(bad);
-      continue;
-    }
-    if (!path.startsWith("/")) {
-      report(`path must start with /, got ${path}`);
-      continue;
-    }
-    if (!/^-?\d+$/.test(expiresText)) {
-      report(`expiry must be Unix seconds, got ${expiresText}`);
-      continue;
-    }
-    if (!NAME.test(key)) {
-      report(`invalid cookie name ${JSON.stringify(key)}`);
-      continue;
-    }
-    if (BAD_VALUE.test(value)) {
-      report(`invalid value for cookie ${key}`);
-      continue;
-    }
-    const seconds = Number(expiresText);
-    if (seconds !== 0 && seconds * 1000 <= now) continue;
-    cookies.push(
-      new Cookie({
-        key,
-        value,
-        domain,
-        path,
-        secure,
-        httpOnly,
-        hostOnly: !includeSubdomains,
-        expires: seconds === 0 ? "Infinity" : new Date(seconds * 1000),
-        creation: new Date(now),
-        lastAccessed: new Date(now),
-      }),
-    );
   }
   return { format: "netscape", cookies, problems };
+}
+
+/**
+ * One line of a `cookies.txt`: its cookie, why it cannot be read, or
+ * `undefined` for a comment, a blank line or an expired cookie.
+ */
+function netscapeLine(line: string, now: number): Cookie | string | undefined {
+  const httpOnly = line.startsWith(HTTP_ONLY);
+  if (!httpOnly && (line.startsWith("#") || line.trim() === "")) return;
+  const fields = (httpOnly ? line.slice(HTTP_ONLY.length) : line).split("\t");
+  // curl writes a cookie with an empty value as six fields.
+  if (fields.length === 6) fields.push("");
+  if (fields.length !== 7) {
+    return `expected 7 tab-separated fields, found ${fields.length}`;
+  }
+  const [rawDomain, sub, path, secureText, expiresText, key, value] = fields;
+  const includeSubdomains = flag(sub);
+  const secure = flag(secureText);
+  if (includeSubdomains === undefined) {
+    return `include-subdomains must be TRUE or FALSE, got ${sub}`;
+  }
+  if (secure === undefined) {
+    return `secure must be TRUE or FALSE, got ${secureText}`;
+  }
+  const domain = rawDomain.replace(/^\./, "").toLowerCase();
+  const hostOnly = !includeSubdomains;
+  const bad = fieldsProblem(domain, hostOnly, path, key, value);
+  if (bad) return bad;
+  if (!/^-?\d+$/.test(expiresText)) {
+    return `expiry must be Unix seconds, got ${expiresText}`;
+  }
+  const seconds = Number(expiresText);
+  if (seconds !== 0 && seconds * 1000 <= now) return;
+  return new Cookie({
+    key,
+    value,
+    domain,
+    path,
+    secure,
+    httpOnly,
+    hostOnly,
+    expires: seconds === 0 ? "Infinity" : new Date(seconds * 1000),
+    creation: new Date(now),
+    lastAccessed: new Date(now),
+  });
+}
+
+/**
+ * Why a cookie read from a file cannot be kept, or `undefined`: the rules
+ * both formats share. A file is data: it must not be able to plant a cookie
+ * on a whole public suffix (`com`, `co.uk`) that every site under it would
+ * then receive.
+ */
+function fieldsProblem(
+  domain: string,
+  hostOnly: boolean,
+  path: unknown,
+  key: string,
+  value: string,
+): string | undefined {
+  if (domain === "") return "empty domain";
+  if (/[\s/\\?#@]/.test(domain)) return `invalid domain ${domain}`;
+  if (!hostOnly && isIP(domain) === 0 && domain !== "localhost") {
+    let registrable: string | undefined = domain;
+    try {
+      registrable = getPublicSuffix(domain, { allowSpecialUseDomain: true });
+    } catch {
+      // Not a name the public suffix list can judge: left as it is.
+    }
+    if (registrable === undefined) {
+      return `${domain} is a public suffix and cannot hold a domain cookie`;
+    }
+  }
+  if (typeof path !== "string" || !path.startsWith("/")) {
+    return `path must start with /, got ${path}`;
+  }
+  if (!NAME.test(key)) return `invalid cookie name ${JSON.stringify(key)}`;
+  if (BAD_VALUE.test(value)) return `invalid value for cookie ${key}`;
 }
 
 function isLive(cookie: Cookie, now: number): boolean {
@@ -328,67 +323,62 @@ export function parseJSONCookies(
 ): ParsedCookieFile {
   const cookies: Cookie[] = [];
   const problems: CookieFileProblem[] = [];
+  const list = jsonCookieList(text);
+  if (typeof list === "string") {
+    problems.push({ line: 1, reason: list, text: clip(text) });
+    return { format: "json", cookies, problems };
+  }
+  list.forEach((entry: unknown, i) => {
+    const read = jsonEntry(entry, now);
+    if (typeof read === "string") {
+      const shown = JSON.stringify(entry) ?? String(entry);
+      problems.push({ line: i + 1, reason: read, text: clip(shown) });
+    } else if (read !== undefined) {
+      cookies.push(read);
+    }
+  });
+  return { format: "json", cookies, problems };
+}
+
+/** The `cookies` array of a serialised jar (or a bare array), or why not. */
+function jsonCookieList(text: string): unknown[] | string {
   let data: unknown;
   try {
     data = JSON.parse(text.replace(/^\uFEFF/, ""));
   } catch (error) {
-    problems.push({
-      line: 1,
-      reason: `not JSON: ${(error as Error).message}`,
-      text: clip(text),
-    });
-    return { format: "json", cookies, problems };
+    return `not JSON: ${(error as Error).message}`;
   }
   const list = Array.isArray(data)
     ? data
     : (data as { cookies?: unknown } | null)?.cookies;
-  if (!Array.isArray(list)) {
-    problems.push({
-      line: 1,
-      reason: "no cookies array",
-      text: clip(text),
-    });
-    return { format: "json", cookies, problems };
+  return Array.isArray(list) ? list : "no cookies array";
+}
+
+/**
+ * One entry of a serialised jar: its cookie, why it cannot be read, or
+ * `undefined` for an expired cookie.
+ */
+function jsonEntry(entry: unknown, now: number): Cookie | string | undefined {
+  if (entry === null || typeof entry !== "object") return "not a cookie object";
+  let cookie: Cookie | undefined;
+  try {
+    cookie = Cookie.fromJSON(entry) ?? undefined;
+  } catch (error) {
+    return `not a cookie: ${(error as Error).message}`;
   }
-  list.forEach((entry: unknown, i) => {
-    const report = (reason: string) =>
-      problems.push({
-        line: i + 1,
-        reason,
-        text: clip(JSON.stringify(entry) ?? String(entry)),
-      });
-    if (entry === null || typeof entry !== "object") {
-      report("not a cookie object");
-      return;
-    }
-    let cookie: Cookie | undefined;
-    try {
-      cookie = Cookie.fromJSON(entry) ?? undefined;
-    } catch (error) {
-      report(`not a cookie: ${(error as Error).message}`);
-      return;
-    }
-    if (!cookie) {
-      report("not a cookie");
-      return;
-    }
-    const domain = (cookie.domain ?? "").replace(/^\./, "").toLowerCase();
-    const bad = domainProblem(domain, cookie.hostOnly === true);
-    if (bad) return void report(bad);
-    if (!NAME.test(cookie.key)) {
-      return void report(`invalid cookie name ${JSON.stringify(cookie.key)}`);
-    }
-    if (BAD_VALUE.test(cookie.value)) {
-      return void report(`invalid value for cookie ${cookie.key}`);
-    }
-    if (typeof cookie.path !== "string" || !cookie.path.startsWith("/")) {
-      return void report(`path must start with /, got ${cookie.path}`);
-    }
-    cookie.domain = domain;
-    if (!isLive(cookie, now)) return;
-    cookies.push(cookie);
-  });
-  return { format: "json", cookies, problems };
+  if (!cookie) return "not a cookie";
+  const domain = (cookie.domain ?? "").replace(/^\./, "").toLowerCase();
+  const hostOnly = cookie.hostOnly === true;
+  const bad = fieldsProblem(
+    domain,
+    hostOnly,
+    cookie.path,
+    cookie.key,
+    cookie.value,
+  );
+  if (bad) return bad;
+  cookie.domain = domain;
+  return isLive(cookie, now) ? cookie : undefined;
 }
 
 /**

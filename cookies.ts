@@ -112,16 +112,14 @@ export interface CookiesOptions {
   defaultDomain?: () => string | undefined;
   /**
    * The most cookies kept for one domain; beyond it the least recently used
-   * are evicted. Default 180, as browsers keep. Kept by any store (see
+   * are evicted. Default 180, as browsers keep. Kept on every store (see
    * {@linkcode CookieStoreAbilities}); with a store that keeps its own caps,
    * give them to the store instead.
    */
   maxCookiesPerDomain?: number;
   /**
    * The most cookies kept in all; beyond it the least recently used are
-   * evicted. Default 3000. Kept by the in-memory jar and by stores that keep
-   * their own caps (give it to the store then), not by other asynchronous
-   * stores: see {@linkcode CookieStoreAbilities}.
+   * evicted. Default 3000. Kept on every store, as `maxCookiesPerDomain` is.
    */
   maxCookies?: number;
 }
@@ -134,13 +132,11 @@ export interface CookiesOptions {
  *
  * Without `findSecureCookies`, the "leave secure cookies alone" rule on an
  * asynchronous store reads the store whole (`getAllCookies`) once per
- * plain-http response that sets a cookie without `Secure` — a Secure cookie
- * on a sibling or child domain can be found no other way — except when the
- * host is an IP address, which has no subdomains: then `findCookies` for the
- * host suffices. Without the caps, the jar keeps `maxCookiesPerDomain` itself
- * with one `findCookies` per domain a response stored into, and does not
- * keep `maxCookies` on an asynchronous store (counting it would read all of
- * it).
+ * plain-http response that sets a cookie without `Secure` on a host name (a
+ * Secure cookie on a sibling or child domain can be found no other way; an
+ * IP address has none). Without the caps, the jar keeps them: one
+ * `findCookies` per domain a response stored into, and a whole read when
+ * what it stored since it last counted could have passed `maxCookies`.
  *
  * @example
  * ```ts
@@ -195,23 +191,50 @@ function checkCap(value: number | undefined, what: string, fallback: number) {
  */
 const MAX_COOKIE_SIZE = 4096;
 
-/**
- * When each cookie was last sent or stored, as a counter: tough-cookie's
- * `lastAccessed` has millisecond resolution, too coarse to order cookies
- * used by consecutive requests.
- */
-// When a cookie was last sent or stored, on a counter: the least recently
-// used is evicted first. Kept on the cookie itself (a WeakMap entry per
-// request costs more than the rest of a cached lookup).
+function tooBig(key: string, value: string): boolean {
+  return key.length + value.length > MAX_COOKIE_SIZE;
+}
+
+// When a cookie was last sent or stored by this process, on a counter:
+// tough-cookie's `lastAccessed` has millisecond resolution, too coarse to
+// order cookies used by consecutive requests. Kept on the cookie itself (a
+// WeakMap entry per request costs more than the rest of a cached lookup).
 const LAST_USE = Symbol("lastUse");
 let useClock = 0;
 
-function touch(cookie: Cookie): void {
+function touch(cookie: Cookie): Cookie {
   (cookie as { [LAST_USE]?: number })[LAST_USE] = ++useClock;
+  return cookie;
 }
 
-function lastUse(cookie: Cookie): number {
-  return (cookie as { [LAST_USE]?: number })[LAST_USE] ?? 0;
+/**
+ * The eviction order, the same on every store: least recently used first
+ * (RFC 6265 §5.3). Cookies this process used are ordered by its counter;
+ * those it did not (a store that hands out copies, cookies loaded or set
+ * through tough-cookie itself) come before them, by the `lastAccessed` the
+ * store keeps; the older cookie goes first on a tie.
+ */
+function byUse(a: Cookie, b: Cookie): number {
+  return lastUse(a) - lastUse(b) || accessed(a) - accessed(b) ||
+    (a.creationIndex ?? 0) - (b.creationIndex ?? 0);
+}
+
+const lastUse = (c: Cookie) => (c as { [LAST_USE]?: number })[LAST_USE] ?? 0;
+const accessed = (c: Cookie) =>
+  c.lastAccessed instanceof Date ? c.lastAccessed.getTime() : 0;
+
+/**
+ * What to remove to bring `cookies` within `cap` (RFC 6265 §5.3, step 12):
+ * the expired ones, then the least recently used of the rest.
+ */
+function overflow(cookies: readonly Cookie[], cap: number): Cookie[] {
+  const now = Date.now();
+  const expired: Cookie[] = [];
+  const live: Cookie[] = [];
+  for (const c of cookies) (isLive(c, now) ? live : expired).push(c);
+  if (live.length <= cap) return expired;
+  live.sort(byUse);
+  return expired.concat(live.slice(0, live.length - cap));
 }
 
 /**
@@ -252,61 +275,80 @@ function anchorMaxAge(cookie: Cookie, now: number): Cookie {
   return cookie;
 }
 
-/** Least recently used first; the older cookie first on a tie. */
-function byUse(a: Cookie, b: Cookie): number {
-  return lastUse(a) - lastUse(b) ||
-    (a.creationIndex ?? 0) - (b.creationIndex ?? 0);
+/** The `Cookie` header of the cookies a lookup found, each now used. */
+function sendable(cookies: readonly Cookie[]): string {
+  return cookies.map((c) => touch(c).cookieString()).join("; ");
+}
+
+function isLive(cookie: Cookie, now: number): boolean {
+  // A Date read directly: expiryTime() compares it to "Infinity" with ==,
+  // which formats it as text, a cost eviction would pay for every cookie.
+  const { expires, maxAge } = cookie;
+  const expiry = expires instanceof Date && maxAge == null
+    ? expires.getTime()
+    : cookie.expiryTime();
+  return expiry === undefined || expiry > now;
 }
 
 /**
- * Least recently used first, for a store that may hand out new objects on
- * every read (a networked one): by the `lastAccessed` it keeps, then as
- * {@linkcode byUse} orders the objects this process touched.
+ * A store's answer: the value from a synchronous store, a promise from an
+ * asynchronous one. Each operation is written once over such answers.
  */
-function byAccess(a: Cookie, b: Cookie): number {
-  const at = (c: Cookie) =>
-    c.lastAccessed instanceof Date ? c.lastAccessed.getTime() : 0;
-  return at(a) - at(b) || byUse(a, b);
+type Maybe<T> = T | Promise<T>;
+
+/** Goes on with `next` at once for a value, or once a promise resolves. */
+function step<T, U>(value: Maybe<T>, next: (value: T) => Maybe<U>): Maybe<U> {
+  return value instanceof Promise ? value.then(next) : next(value);
 }
 
+/** Runs `run` on the items in order, waiting only where it answers later. */
+function each<T>(
+  items: readonly T[],
+  run: (item: T) => Maybe<unknown>,
+  from = 0,
+): Maybe<void> {
+  for (let i = from; i < items.length; i++) {
+    const done = run(items[i]);
+    if (done instanceof Promise) {
+      return done.then(() => each(items, run, i + 1));
+    }
+  }
+}
+
+type Callback<T> = (error: Error | null, result?: T) => void;
+
 /**
- * Calls a tough-cookie store method that takes a callback, and returns its
- * result when the store answered synchronously (the in-memory store does).
+ * Calls a tough-cookie method that takes a callback: its result at once when
+ * the store answered synchronously (tough-cookie's jar does over such a
+ * store), a promise otherwise.
  */
-function callSync<T>(
-  run: (callback: (error: Error | null, result?: T) => void) => void,
-): T {
-  let done = false;
-  let failure: Error | null = null;
-  let value: T | undefined;
-  run((error, result) => {
-    done = true;
-    failure = error;
-    value = result;
+function call<T>(run: (callback: Callback<T>) => void): Maybe<T> {
+  let later: Callback<T> | undefined;
+  let answer: { error: Error | null; result?: T } | undefined;
+  run((error, result) =>
+    later ? later(error, result) : (answer = { error, result })
+  );
+  if (answer?.error) throw answer.error;
+  if (answer) return answer.result as T;
+  return new Promise<T>((resolve, reject) => {
+    later = (error, result) => error ? reject(error) : resolve(result as T);
   });
-  if (!done) throw asyncStoreError("this method");
-  if (failure) throw failure;
-  return value as T;
 }
 
 function asyncStoreError(method: string): TypeError {
   return new TypeError(
-    `This jar's cookie store is asynchronous, so ${method} cannot answer at once: use its Async twin (getAsync, setAsync, deleteAsync, clearAsync, toObjectAsync, listAsync, toJSONAsync)`,
+    `This jar's cookie store is asynchronous, so ${method} cannot answer at once: use its Async twin (getAsync, setAsync, deleteAsync, clearAsync, toObjectAsync, listAsync, toJSONAsync, headerForAsync, storeResponseAsync) or header and store`,
   );
 }
 
-/** Calls a store method in callback style, so that any store works. */
-function callAsync<T>(
-  run: (callback: (error: Error | null, result?: T) => void) => void,
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    run((error, result) => error ? reject(error) : resolve(result as T));
-  });
-}
-
-function isLive(cookie: Cookie, now: number): boolean {
-  const expiry = cookie.expiryTime();
-  return expiry === undefined || expiry > now;
+/** One response's `Set-Cookie` list being stored. */
+interface Receipt {
+  url: string;
+  parsed: URL;
+  /** Read once per response when the store cannot find them by name. */
+  secure?: Maybe<Cookie[]>;
+  /** For the caps, once the response is stored. */
+  stored: Cookie[];
 }
 
 /**
@@ -362,6 +404,9 @@ export interface LoadCookiesResult {
   problems: CookieFileProblem[];
 }
 
+/** Lets {@linkcode jarFromJSON} fill a jar as {@linkcode Cookies.load} does. */
+let putAll: (cookies: Cookies, list: readonly Cookie[]) => Maybe<void>;
+
 /**
  * The session's cookie jar. Reach `tough-cookie`'s own jar through
  * {@linkcode Cookies.jar} for anything this API does not cover.
@@ -369,6 +414,8 @@ export interface LoadCookiesResult {
  * With a synchronous store (the default in-memory one), every method works.
  * With an asynchronous store (Redis, a database) the synchronous methods
  * throw a `TypeError`; use their `…Async` twins, which work with any store.
+ * Both run the same code: the rules and the caps are the same on every
+ * store.
  *
  * @example
  * ```ts
@@ -403,6 +450,10 @@ export class Cookies {
    * this bound passes the cap.
    */
   #bound = 0;
+
+  static {
+    putAll = (cookies, list) => cookies.#putAll(list);
+  }
 
   /**
    * Creates a jar, empty and in memory unless `options.jar` or
@@ -445,57 +496,587 @@ export class Cookies {
       );
       this.maxCookies = checkCap(options.maxCookies, "maxCookies", 3000);
     }
-    this.#bound = options.jar || options.store ? Infinity : 0;
+    // What a store or jar handed in holds is unknown: taken as full, so
+    // that the first cookie stored has it counted.
+    if (options.jar || options.store) this.#bound = this.maxCookies;
     if (this.jar.store instanceof VersionedMemoryStore) {
       this.#cache = new CookieHeaderCache(this.jar);
     }
   }
 
   /**
-   * Keeps the jar within its caps after a cookie for `domain` was stored,
-   * evicting the least recently used cookies of that domain, then of all.
+   * Adds a cookie, or replaces the one with the same name, domain and path.
+   * Throws a `TypeError` for a name or value that could not be sent, or a
+   * domain the jar refuses (a public suffix such as `com`).
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * const c = new Cookies();
+   * c.set("sid", "abc", { domain: "example.com", secure: true, maxAge: 3600 });
+   * ```
+   *
+   * @param name the cookie name
+   * @param value the cookie value
+   * @param options its attributes
    */
-  #evict(domain: string | null | undefined): void {
-    if (this.#storeCaps) return;
-    const store = this.jar.store;
-    const remove = (c: Cookie) =>
-      callSync<void>((cb) =>
-        store.removeCookie(c.domain ?? "", c.path ?? "/", c.key, cb)
-      );
-    if (domain) {
-      const own = callSync<Cookie[]>((cb) =>
-        store.findCookies(domain, null, true, cb)
-      ).filter((c) => c.domain === domain);
-      if (own.length > this.maxCookiesPerDomain) {
-        own.sort(byUse);
-        for (const c of own.slice(0, own.length - this.maxCookiesPerDomain)) {
-          remove(c);
-        }
-      }
-    }
-    this.#bound++;
-    if (this.#bound <= this.maxCookies) return;
-    const now = Date.now();
-    let all = this.#all();
-    for (const c of all) if (!isLive(c, now)) remove(c);
-    all = all.filter((c) => isLive(c, now));
-    if (all.length > this.maxCookies) {
-      all.sort(byUse);
-      for (const c of all.slice(0, all.length - this.maxCookies)) remove(c);
-      all = all.slice(all.length - this.maxCookies);
-    }
-    this.#bound = all.length;
+  set(name: string, value: string, options: CookieOptions = {}): void {
+    this.#sync("set", () => this.#set(name, value, options));
   }
 
   /**
-   * Whether an insecure response's cookie could meet the "leave secure
-   * cookies alone" rule: some other Secure cookie of its name exists.
+   * {@linkcode Cookies.set} for any store, synchronous or not.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   * await new Cookies().setAsync("sid", "abc", { domain: "example.com" });
+   * ```
    */
-  #mayShadowSecure(cookie: Cookie, url: string): boolean {
-    if (url.startsWith("https:") || cookie.secure) return false;
-    const store = this.jar.store;
-    if (!(store instanceof VersionedMemoryStore)) return true;
-    return store.secureCookies(cookie.key).some((c) => c !== cookie);
+  async setAsync(
+    name: string,
+    value: string,
+    options: CookieOptions = {},
+  ): Promise<void> {
+    await this.#set(name, value, options);
+  }
+
+  /**
+   * The value of the live cookie with this name, or `undefined`. When several
+   * cookies share the name (on other domains or paths), narrow with `filter`;
+   * without it, the one with the longest path is returned.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * const c = new Cookies();
+   * c.set("a", "1", { domain: "example.com" });
+   * c.get("a"); // "1"
+   * c.get("a", { domain: "other.test" }); // undefined
+   * ```
+   *
+   * @param name the cookie name
+   * @param filter the domain and path to match
+   * @returns the value, or `undefined`
+   */
+  get(name: string, filter: CookieFilter = {}): string | undefined {
+    return this.#sync("get", () => this.#get(name, filter));
+  }
+
+  /**
+   * {@linkcode Cookies.get} for any store, synchronous or not.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   * await new Cookies().getAsync("sid"); // undefined
+   * ```
+   */
+  async getAsync(
+    name: string,
+    filter: CookieFilter = {},
+  ): Promise<string | undefined> {
+    return await this.#get(name, filter);
+  }
+
+  /**
+   * Removes the cookies with this name (narrowed by `filter`). Returns
+   * whether any was removed.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * const c = new Cookies();
+   * c.set("a", "1", { domain: "example.com" });
+   * c.delete("a"); // true
+   * ```
+   *
+   * @param name the cookie name
+   * @param filter the domain and path to match
+   * @returns whether a cookie was removed
+   */
+  delete(name: string, filter: CookieFilter = {}): boolean {
+    return this.#sync("delete", () => this.#delete(name, filter));
+  }
+
+  /**
+   * {@linkcode Cookies.delete} for any store, synchronous or not.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   * await new Cookies().deleteAsync("sid"); // false
+   * ```
+   */
+  async deleteAsync(name: string, filter: CookieFilter = {}): Promise<boolean> {
+    return await this.#delete(name, filter);
+  }
+
+  /**
+   * Removes every cookie.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * const c = new Cookies();
+   * c.clear();
+   * c.size; // 0
+   * ```
+   */
+  clear(): void {
+    this.#sync("clear", () => this.#clear());
+  }
+
+  /**
+   * {@linkcode Cookies.clear} for any store, synchronous or not.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   * await new Cookies().clearAsync();
+   * ```
+   */
+  async clearAsync(): Promise<void> {
+    await this.#clear();
+  }
+
+  /**
+   * The number of live cookies.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * new Cookies().size; // 0
+   * ```
+   */
+  get size(): number {
+    return this.#sync("size", () => this.#list()).length;
+  }
+
+  /**
+   * The live cookies as a plain `{ name: value }` object. Where names repeat
+   * across domains or paths, the one with the longest path wins.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * const c = new Cookies();
+   * c.set("a", "1", { domain: "example.com" });
+   * c.toObject(); // { a: "1" }
+   * ```
+   *
+   * @returns the cookies by name
+   */
+  toObject(): Record<string, string> {
+    return asObject(this.#sync("toObject", () => this.#list()));
+  }
+
+  /**
+   * {@linkcode Cookies.toObject} for any store, synchronous or not.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   * await new Cookies().toObjectAsync(); // {}
+   * ```
+   */
+  async toObjectAsync(): Promise<Record<string, string>> {
+    return asObject(await this.#list());
+  }
+
+  /**
+   * The live cookies themselves, with every attribute, as `tough-cookie`
+   * `Cookie` objects.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * for (const c of new Cookies().list()) console.log(c.key, c.domain);
+   * ```
+   *
+   * @returns the cookies
+   */
+  list(): Cookie[] {
+    return this.#sync("list", () => this.#list());
+  }
+
+  /**
+   * {@linkcode Cookies.list} for any store, synchronous or not.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   * const all = await new Cookies().listAsync();
+   * ```
+   */
+  async listAsync(): Promise<Cookie[]> {
+    return await this.#list();
+  }
+
+  /**
+   * The `Cookie` header the jar sends to a URL (`""` when none), the
+   * cookies in it used now: a string at once from a synchronous store, a
+   * promise from an asynchronous one. A session calls it for every hop.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * const c = new Cookies();
+   * c.set("a", "1", { domain: "example.com" });
+   * const header = await c.header("http://example.com/"); // "a=1"
+   * ```
+   *
+   * @param url the URL of the request
+   * @returns the header value, or a promise of it
+   */
+  header(url: string): string | Promise<string> {
+    const cache = this.#cache;
+    if (cache !== undefined) return cache.header(url, touch);
+    return step(call<Cookie[]>((cb) => this.jar.getCookies(url, cb)), sendable);
+  }
+
+  /**
+   * The `Cookie` header the jar sends to a URL (`""` when none), from a
+   * synchronous store: {@linkcode Cookies.header} when it must be a string.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * const c = new Cookies();
+   * c.set("a", "1", { domain: "example.com", path: "/app" });
+   * c.headerFor("http://example.com/app/x"); // "a=1"
+   * c.headerFor("http://example.com/"); // ""
+   * ```
+   *
+   * @param url the URL of the request
+   * @returns the header value
+   */
+  headerFor(url: string): string {
+    const cache = this.#cache;
+    if (cache !== undefined) return cache.header(url, touch);
+    return this.#sync("headerFor", () => this.header(url));
+  }
+
+  /**
+   * {@linkcode Cookies.headerFor} for any store, synchronous or not.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   * await new Cookies().headerForAsync("http://example.com/"); // ""
+   * ```
+   */
+  async headerForAsync(url: string): Promise<string> {
+    return await this.header(url);
+  }
+
+  /**
+   * Stores the `Set-Cookie` values of a response from `url` in order, then
+   * keeps the caps; what the jar's rules refuse, and malformed values, are
+   * ignored, as a browser does. `undefined` at once on a synchronous store,
+   * a promise on an asynchronous one. A session calls it for every hop.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * const c = new Cookies();
+   * await c.store("http://example.com/", ["a=1; Path=/", "b=2"]);
+   * c.get("b"); // "2"
+   * ```
+   *
+   * @param url the URL that answered
+   * @param setCookies the `Set-Cookie` header values
+   * @returns nothing, or a promise of it
+   */
+  store(url: string, setCookies: readonly string[]): void | Promise<void> {
+    const cache = this.#cache;
+    let from = 0;
+    // What the header cache can store without the jar needs no closure.
+    while (
+      cache && from < setCookies.length &&
+      this.#reuse(cache, url, setCookies[from])
+    ) from++;
+    if (from < setCookies.length) return this.#store(url, setCookies, from);
+    // One header renewed in place has nothing after it to settle.
+    if (setCookies.length > 1) cache?.settle(url, setCookies);
+  }
+
+  /**
+   * {@linkcode Cookies.store} on a synchronous store, where it must not
+   * return a promise.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   *
+   * const c = new Cookies();
+   * c.storeResponse("http://example.com/", ["a=1; Path=/", "b=2"]);
+   * c.get("b"); // "2"
+   * ```
+   *
+   * @param url the URL that answered
+   * @param setCookies the `Set-Cookie` header values
+   */
+  storeResponse(url: string, setCookies: readonly string[]): void {
+    if (!this.synchronous) throw asyncStoreError("storeResponse");
+    if (this.store(url, setCookies) !== undefined) {
+      throw asyncStoreError("storeResponse");
+    }
+  }
+
+  /**
+   * {@linkcode Cookies.store} for any store, synchronous or not.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   * const c = new Cookies();
+   * await c.storeResponseAsync("http://example.com/", ["a=1; Path=/"]);
+   * ```
+   */
+  async storeResponseAsync(
+    url: string,
+    setCookies: readonly string[],
+  ): Promise<void> {
+    await this.store(url, setCookies);
+  }
+
+  /**
+   * The jar as tough-cookie's serialised JSON, with every cookie and every
+   * attribute; `JSON.stringify(s.cookies)` calls it. Read it back with
+   * {@linkcode jarFromJSON}.
+   *
+   * @example
+   * ```ts
+   * import { Cookies, jarFromJSON } from "@fetchkit/session";
+   *
+   * const c = new Cookies();
+   * c.set("a", "1", { domain: "example.com" });
+   * const copy = jarFromJSON(JSON.stringify(c));
+   * copy.get("a"); // "1"
+   * ```
+   *
+   * @returns the serialised jar
+   */
+  toJSON(): SerializedCookieJar {
+    return this.#sync("toJSON", () => this.#serialize());
+  }
+
+  /**
+   * {@linkcode Cookies.toJSON} for any store, synchronous or not.
+   *
+   * @example
+   * ```ts
+   * import { Cookies } from "@fetchkit/session/cookies";
+   * const data = await new Cookies().toJSONAsync();
+   * ```
+   */
+  async toJSONAsync(): Promise<SerializedCookieJar> {
+    return await this.#serialize();
+  }
+
+  /**
+   * Writes the live cookies to a file, as JSON (the default: every
+   * attribute kept) or as a Netscape `cookies.txt` that curl `-b` and wget
+   * read. The file is replaced atomically and readable by its owner only.
+   * Works with any store.
+   *
+   * @example
+   * ```ts
+   * import { Session } from "@fetchkit/session";
+   *
+   * await using s = new Session();
+   * await s.get("http://127.0.0.1:8080/login");
+   * await s.cookies.save("/tmp/cookies.json");
+   * await s.cookies.save("/tmp/cookies.txt", { format: "netscape" });
+   * ```
+   *
+   * @param path the file to write
+   * @param options the format
+   * @returns how many cookies were written
+   */
+  async save(path: string, options: SaveCookiesOptions = {}): Promise<number> {
+    const format = options.format ?? "json";
+    let text: string;
+    let count: number;
+    if (format === "json") {
+      const data = await this.#serialize();
+      const now = Date.now();
+      data.cookies = data.cookies.filter((c) => {
+        const cookie = Cookie.fromJSON(c);
+        return cookie !== undefined && isLive(cookie, now);
+      });
+      count = data.cookies.length;
+      text = `${JSON.stringify(data, null, 2)}\n`;
+    } else if (format === "netscape") {
+      text = formatNetscape(await this.#list());
+      count = text.split("\n").filter((l) => l && !/^#(?!HttpOnly_)/.test(l))
+        .length;
+    } else {
+      throw new TypeError(
+        `Unknown cookie file format ${
+          JSON.stringify(format)
+        }: use "json" or "netscape"`,
+      );
+    }
+    await writeFileAtomic(path, text);
+    return count;
+  }
+
+  /**
+   * Reads cookies from a file written by {@linkcode Cookies.save}, by curl
+   * (`-c`), wget or a browser export tool, into this jar: a cookie with the
+   * same name, domain and path as one already there replaces it; the others
+   * stay, within the caps. The format is told from the content unless
+   * given. Lines that cannot be read are skipped and reported with their
+   * number; expired cookies are skipped silently. Works with any store.
+   *
+   * @example
+   * ```ts
+   * import { Session } from "@fetchkit/session";
+   *
+   * await using s = new Session();
+   * const { loaded, problems } = await s.cookies.load("/tmp/cookies.txt");
+   * for (const p of problems) console.warn(`line ${p.line}: ${p.reason}`);
+   * ```
+   *
+   * @param path the file to read
+   * @param options the format, when it should not be guessed
+   * @returns what was loaded and what was skipped
+   */
+  async load(
+    path: string,
+    options: LoadCookiesOptions = {},
+  ): Promise<LoadCookiesResult> {
+    const text = await readFile(path, "utf8");
+    const parsed = parseCookieFile(text, options.format);
+    await this.#putAll(parsed.cookies);
+    return {
+      format: parsed.format,
+      loaded: parsed.cookies.length,
+      problems: parsed.problems,
+    };
+  }
+
+  // The cores: each operation once, over the store's answers (Maybe).
+
+  #sync<T>(method: string, run: () => Maybe<T>): T {
+    if (!this.synchronous) throw asyncStoreError(method);
+    const answer = run();
+    // A store that says it is synchronous but is not.
+    if (answer instanceof Promise) throw asyncStoreError(method);
+    return answer;
+  }
+
+  #set(name: string, value: string, options: CookieOptions): Maybe<void> {
+    const { cookie, url } = this.#build(name, value, options);
+    const refuse = (error: unknown): never => {
+      throw refused(name, url, error);
+    };
+    let stored: Maybe<Cookie | undefined>;
+    try {
+      stored = call((cb) =>
+        this.jar.setCookie(cookie, url, { http: true }, cb)
+      );
+    } catch (error) {
+      refuse(error);
+    }
+    if (stored instanceof Promise) stored = stored.catch(refuse);
+    return step(stored, (c) => c && this.#evict([touch(c)]));
+  }
+
+  #get(name: string, filter: CookieFilter): Maybe<string | undefined> {
+    return step(this.#all(), (all) => pick(all, name, filter));
+  }
+
+  #delete(name: string, filter: CookieFilter): Maybe<boolean> {
+    return step(this.#all(), (all) => {
+      const found = matching(all, name, filter);
+      return step(each(found, this.#remove), () => found.length > 0);
+    });
+  }
+
+  #clear(): Maybe<void> {
+    return call<void>((cb) => this.jar.removeAllCookies(cb));
+  }
+
+  #list(): Maybe<Cookie[]> {
+    return step(this.#all(), live);
+  }
+
+  #serialize(): Maybe<SerializedCookieJar> {
+    return call<SerializedCookieJar>((cb) => this.jar.serialize(cb));
+  }
+
+  /** Stores the headers from `from` on, then keeps the caps. */
+  #store(url: string, headers: readonly string[], from: number): Maybe<void> {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      return;
+    }
+    const receipt: Receipt = { url, parsed, stored: [] };
+    const stored = each(headers, (h) => this.#storeOne(receipt, h), from);
+    return step(
+      step(stored, () => this.#evict(receipt.stored)),
+      () => this.#cache?.settle(url, headers),
+    );
+  }
+
+  #storeOne(receipt: Receipt, header: string): Maybe<void> {
+    const cache = this.#cache;
+    if (cache !== undefined && this.#reuse(cache, receipt.url, header)) return;
+    const given = Cookie.parse(header);
+    const cookie = given && anchorMaxAge(given, Date.now());
+    if (cookie === undefined || tooBig(cookie.key, cookie.value)) return;
+    return step(this.#shadowsSecure(cookie, receipt), (shadows) => {
+      if (shadows) return;
+      const stored = call<Cookie | undefined>((cb) =>
+        this.jar.setCookie(cookie, receipt.url, { ignoreError: true }, cb)
+      );
+      return step(stored, (c) => {
+        if (c === undefined) return;
+        receipt.stored.push(touch(c));
+        cache?.remember(receipt.url, header, c);
+      });
+    });
+  }
+
+  /**
+   * Whether the header cache could store `header` without the jar: it is
+   * the same as before, or only its value changed (a session token renewed
+   * on every response), in place.
+   */
+  #reuse(cache: CookieHeaderCache, url: string, header: string): boolean {
+    const same = cache.unchanged(url, header);
+    if (same !== undefined) {
+      touch(same);
+      return true;
+    }
+    const renewed = cache.revalued(url, header);
+    if (renewed === undefined) return false;
+    const { cookie, value } = renewed;
+    // Where "leave secure cookies alone" could apply (another Secure cookie
+    // of the name exists), the jar decides.
+    const store = this.jar.store as VersionedMemoryStore;
+    if (
+      tooBig(cookie.key, value) ||
+      !url.startsWith("https:") && !cookie.secure &&
+        store.secureCookies(cookie.key).some((c) => c !== cookie)
+    ) return false;
+    touch(cache.revalue(url, header, cookie, value));
+    return true;
   }
 
   /**
@@ -503,32 +1084,93 @@ export class Cookies {
    * one of the same name covers it (RFC 6265bis, "leave secure cookies
    * alone"): plain http must not overwrite or shadow what https set.
    */
-  #shadowsSecure(cookie: Cookie, url: URL): boolean {
+  #shadowsSecure(cookie: Cookie, receipt: Receipt): Maybe<boolean> {
+    const url = receipt.parsed;
     if (url.protocol === "https:" || cookie.secure) return false;
-    const store = this.jar.store;
-    return shadowsSecureIn(
-      cookie,
-      url,
-      store instanceof VersionedMemoryStore
-        ? store.secureCookies(cookie.key)
-        : this.#all(),
-    );
+    const store: Store & CookieStoreAbilities = this.jar.store;
+    let candidates: Maybe<Cookie[]>;
+    if (store instanceof VersionedMemoryStore) {
+      candidates = store.secureCookies(cookie.key);
+    } else if (store.findSecureCookies && !this.synchronous) {
+      candidates = Promise.resolve(store.findSecureCookies(cookie.key));
+    } else {
+      candidates = receipt.secure ??= this.#secureCookies(url);
+    }
+    return step(candidates, (found) => shadowsSecureIn(cookie, url, found));
   }
 
-  #requireSync(method: string): void {
-    if (!this.synchronous) throw asyncStoreError(method);
+  /**
+   * The Secure cookies that an insecure cookie from `url` could shadow, for
+   * a store that cannot find them by name: on an IP address, the host's
+   * own (an address has no subdomains); otherwise every one in the store,
+   * since a Secure cookie on a sibling or child domain counts too and no
+   * `Store` method finds cookies below a domain.
+   */
+  #secureCookies(url: URL): Maybe<Cookie[]> {
+    const host = canonicalDomain(url.hostname) ?? url.hostname;
+    const found = isIP(host) ? this.#domainCookies(host) : this.#all();
+    return step(found, (all) => all.filter((c) => c.secure));
   }
+
+  /**
+   * Keeps the caps after `stored` were stored (RFC 6265 §5.3): each of
+   * their domains within `maxCookiesPerDomain`, then all within
+   * `maxCookies`, by {@linkcode overflow}. A store that keeps the caps
+   * itself has done it already.
+   */
+  #evict(stored: readonly Cookie[]): Maybe<void> {
+    if (this.#storeCaps) return;
+    this.#bound += stored.length;
+    const domains = new Set<string>();
+    for (const c of stored) if (c.domain) domains.add(c.domain);
+    const perDomain = each([...domains], (d) => this.#evictDomain(d));
+    return step(perDomain, () => this.#evictTotal());
+  }
+
+  #evictDomain(domain: string): Maybe<void> {
+    return step(this.#domainCookies(domain), (found) => {
+      const own = found.filter((c) => c.domain === domain);
+      return each(overflow(own, this.maxCookiesPerDomain), this.#remove);
+    });
+  }
+
+  #evictTotal(): Maybe<void> {
+    if (this.#bound <= this.maxCookies) return;
+    // Cookies stored while the count is taken are added on top of it.
+    const before = this.#bound;
+    return step(this.#all(), (all) => {
+      const excess = overflow(all, this.maxCookies);
+      this.#bound += all.length - excess.length - before;
+      return each(excess, this.#remove);
+    });
+  }
+
+  /** Puts cookies read from a file straight into the store, within the caps. */
+  #putAll(cookies: readonly Cookie[]): Maybe<void> {
+    const store = this.jar.store;
+    // Straight into the store, as tough-cookie's own deserialize does: going
+    // through setCookie would reset creation times and need a URL per cookie.
+    const put = each(cookies, (c) => call((cb) => store.putCookie(c, cb)));
+    return step(put, () => this.#evict(cookies));
+  }
+
+  // The store adapter: what the cores ask of the jar's store.
 
   /** Every cookie in the jar, expired ones included. */
-  #all(): Cookie[] {
-    const store = this.jar.store;
-    return callSync<Cookie[]>((cb) => store.getAllCookies(cb)) ?? [];
+  #all(): Maybe<Cookie[]> {
+    return call((cb) => this.jar.store.getAllCookies(cb));
   }
 
-  async #allAsync(): Promise<Cookie[]> {
-    const store = this.jar.store;
-    return (await callAsync<Cookie[]>((cb) => store.getAllCookies(cb))) ?? [];
+  /** The cookies of a domain and its parents, every path, expired included. */
+  #domainCookies(domain: string): Maybe<Cookie[]> {
+    return call((cb) => this.jar.store.findCookies(domain, null, true, cb));
   }
+
+  /** Removes a cookie; a field, so that it can be passed to `each`. */
+  #remove = (c: Cookie): Maybe<void> =>
+    call((cb) =>
+      this.jar.store.removeCookie(c.domain ?? "", c.path ?? "/", c.key, cb)
+    );
 
   /** The cookie `set` stores, and the URL it is stored for. */
   #build(
@@ -569,622 +1211,11 @@ export class Cookies {
     const host = domain.includes(":") ? `[${domain}]` : domain;
     return { cookie, url: `${scheme}://${host}${path}` };
   }
+}
 
-  /**
-   * Adds a cookie, or replaces the one with the same name, domain and path.
-   * Throws a `TypeError` for a name or value that could not be sent, or a
-   * domain the jar refuses (a public suffix such as `com`).
-   *
-   * @example
-   * ```ts
-   * import { Cookies } from "@fetchkit/session/cookies";
-   *
-   * const c = new Cookies();
-   * c.set("sid", "abc", { domain: "example.com", secure: true, maxAge: 3600 });
-   * ```
-   *
-   * @param name the cookie name
-   * @param value the cookie value
-   * @param options its attributes
-   */
-  set(name: string, value: string, options: CookieOptions = {}): void {
-    this.#requireSync("set");
-    const { cookie, url } = this.#build(name, value, options);
-    try {
-      const stored = this.jar.setCookieSync(cookie, url, { http: true });
-      if (stored) {
-        touch(stored);
-        this.#evict(stored.domain);
-      }
-    } catch (error) {
-      throw refused(name, url, error);
-    }
-  }
-
-  /**
-   * {@linkcode Cookies.set} for any store, synchronous or not.
-   *
-   * @example
-   * ```ts
-   * import { Cookies } from "@fetchkit/session/cookies";
-   *
-   * await new Cookies().setAsync("sid", "abc", { domain: "example.com" });
-   * ```
-   *
-   * @param name the cookie name
-   * @param value the cookie value
-   * @param options its attributes
-   */
-  async setAsync(
-    name: string,
-    value: string,
-    options: CookieOptions = {},
-  ): Promise<void> {
-    const { cookie, url } = this.#build(name, value, options);
-    let stored: Cookie | undefined;
-    try {
-      stored = await this.jar.setCookie(cookie, url, { http: true });
-    } catch (error) {
-      throw refused(name, url, error);
-    }
-    if (stored) {
-      touch(stored);
-      await this.#evictAsync(stored.domain);
-    }
-  }
-
-  /**
-   * The value of the live cookie with this name, or `undefined`. When several
-   * cookies share the name (on other domains or paths), narrow with `filter`;
-   * without it, the one with the longest path is returned.
-   *
-   * @example
-   * ```ts
-   * import { Cookies } from "@fetchkit/session/cookies";
-   *
-   * const c = new Cookies();
-   * c.set("a", "1", { domain: "example.com" });
-   * c.get("a"); // "1"
-   * c.get("a", { domain: "other.test" }); // undefined
-   * ```
-   *
-   * @param name the cookie name
-   * @param filter the domain and path to match
-   * @returns the value, or `undefined`
-   */
-  get(name: string, filter: CookieFilter = {}): string | undefined {
-    this.#requireSync("get");
-    return pick(this.#all(), name, filter);
-  }
-
-  /**
-   * {@linkcode Cookies.get} for any store, synchronous or not.
-   *
-   * @example
-   * ```ts
-   * import { Cookies } from "@fetchkit/session/cookies";
-   *
-   * await new Cookies().getAsync("sid"); // undefined
-   * ```
-   *
-   * @param name the cookie name
-   * @param filter the domain and path to match
-   * @returns the value, or `undefined`
-   */
-  async getAsync(
-    name: string,
-    filter: CookieFilter = {},
-  ): Promise<string | undefined> {
-    return pick(await this.#allAsync(), name, filter);
-  }
-
-  /**
-   * Removes the cookies with this name (narrowed by `filter`). Returns
-   * whether any was removed.
-   *
-   * @example
-   * ```ts
-   * import { Cookies } from "@fetchkit/session/cookies";
-   *
-   * const c = new Cookies();
-   * c.set("a", "1", { domain: "example.com" });
-   * c.delete("a"); // true
-   * ```
-   *
-   * @param name the cookie name
-   * @param filter the domain and path to match
-   * @returns whether a cookie was removed
-   */
-  delete(name: string, filter: CookieFilter = {}): boolean {
-    this.#requireSync("delete");
-    const store = this.jar.store;
-    let removed = false;
-    for (const c of matching(this.#all(), name, filter)) {
-      callSync<void>((cb) =>
-        store.removeCookie(c.domain ?? "", c.path ?? "/", c.key, cb)
-      );
-      removed = true;
-    }
-    return removed;
-  }
-
-  /**
-   * {@linkcode Cookies.delete} for any store, synchronous or not.
-   *
-   * @example
-   * ```ts
-   * import { Cookies } from "@fetchkit/session/cookies";
-   *
-   * await new Cookies().deleteAsync("sid"); // false
-   * ```
-   *
-   * @param name the cookie name
-   * @param filter the domain and path to match
-   * @returns whether a cookie was removed
-   */
-  async deleteAsync(name: string, filter: CookieFilter = {}): Promise<boolean> {
-    const store = this.jar.store;
-    let removed = false;
-    for (const c of matching(await this.#allAsync(), name, filter)) {
-      await callAsync<void>((cb) =>
-        store.removeCookie(c.domain ?? "", c.path ?? "/", c.key, cb)
-      );
-      removed = true;
-    }
-    return removed;
-  }
-
-  /**
-   * Removes every cookie.
-   *
-   * @example
-   * ```ts
-   * import { Cookies } from "@fetchkit/session/cookies";
-   *
-   * const c = new Cookies();
-   * c.clear();
-   * c.size; // 0
-   * ```
-   */
-  clear(): void {
-    this.#requireSync("clear");
-    this.jar.removeAllCookiesSync();
-  }
-
-  /**
-   * {@linkcode Cookies.clear} for any store, synchronous or not.
-   *
-   * @example
-   * ```ts
-   * import { Cookies } from "@fetchkit/session/cookies";
-   *
-   * await new Cookies().clearAsync();
-   * ```
-   */
-  async clearAsync(): Promise<void> {
-    await this.jar.removeAllCookies();
-  }
-
-  /**
-   * The number of live cookies.
-   *
-   * @example
-   * ```ts
-   * import { Cookies } from "@fetchkit/session/cookies";
-   *
-   * new Cookies().size; // 0
-   * ```
-   */
-  get size(): number {
-    this.#requireSync("size");
-    const now = Date.now();
-    return this.#all().filter((c) => isLive(c, now)).length;
-  }
-
-  /**
-   * The live cookies as a plain `{ name: value }` object. Where names repeat
-   * across domains or paths, the one with the longest path wins.
-   *
-   * @example
-   * ```ts
-   * import { Cookies } from "@fetchkit/session/cookies";
-   *
-   * const c = new Cookies();
-   * c.set("a", "1", { domain: "example.com" });
-   * c.toObject(); // { a: "1" }
-   * ```
-   *
-   * @returns the cookies by name
-   */
-  toObject(): Record<string, string> {
-    this.#requireSync("toObject");
-    return asObject(this.#all());
-  }
-
-  /**
-   * {@linkcode Cookies.toObject} for any store, synchronous or not.
-   *
-   * @example
-   * ```ts
-   * import { Cookies } from "@fetchkit/session/cookies";
-   *
-   * await new Cookies().toObjectAsync(); // {}
-   * ```
-   *
-   * @returns the cookies by name
-   */
-  async toObjectAsync(): Promise<Record<string, string>> {
-    return asObject(await this.#allAsync());
-  }
-
-  /**
-   * The live cookies themselves, with every attribute, as `tough-cookie`
-   * `Cookie` objects.
-   *
-   * @example
-   * ```ts
-   * import { Cookies } from "@fetchkit/session/cookies";
-   *
-   * for (const c of new Cookies().list()) console.log(c.key, c.domain);
-   * ```
-   *
-   * @returns the cookies
-   */
-  list(): Cookie[] {
-    this.#requireSync("list");
-    const now = Date.now();
-    return this.#all().filter((c) => isLive(c, now));
-  }
-
-  /**
-   * {@linkcode Cookies.list} for any store, synchronous or not.
-   *
-   * @example
-   * ```ts
-   * import { Cookies } from "@fetchkit/session/cookies";
-   *
-   * const all = await new Cookies().listAsync();
-   * ```
-   *
-   * @returns the cookies
-   */
-  async listAsync(): Promise<Cookie[]> {
-    const now = Date.now();
-    return (await this.#allAsync()).filter((c) => isLive(c, now));
-  }
-
-  /**
-   * The `Cookie` header the jar sends to a URL (`""` when none).
-   *
-   * @example
-   * ```ts
-   * import { Cookies } from "@fetchkit/session/cookies";
-   *
-   * const c = new Cookies();
-   * c.set("a", "1", { domain: "example.com", path: "/app" });
-   * c.headerFor("http://example.com/app/x"); // "a=1"
-   * c.headerFor("http://example.com/"); // ""
-   * ```
-   *
-   * @param url the URL of the request
-   * @returns the header value
-   */
-  headerFor(url: string): string {
-    if (this.#cache !== undefined) return this.#cache.header(url, touch);
-    if (!this.synchronous) throw asyncStoreError("headerFor");
-    const cookies = this.jar.getCookiesSync(url);
-    for (const c of cookies) touch(c);
-    return cookies.map((c) => c.cookieString()).join("; ");
-  }
-
-  /**
-   * {@linkcode Cookies.headerFor} for any store, synchronous or not; a
-   * session uses it when its store is asynchronous.
-   *
-   * @example
-   * ```ts
-   * import { Cookies } from "@fetchkit/session/cookies";
-   *
-   * await new Cookies().headerForAsync("http://example.com/"); // ""
-   * ```
-   *
-   * @param url the URL of the request
-   * @returns the header value
-   */
-  async headerForAsync(url: string): Promise<string> {
-    const cookies = await this.jar.getCookies(url);
-    for (const c of cookies) touch(c);
-    return cookies.map((c) => c.cookieString()).join("; ");
-  }
-
-  /**
-   * Stores the `Set-Cookie` headers of a response from `url`. Cookies the
-   * jar's rules refuse, and malformed ones, are ignored, as a browser does.
-   *
-   * @example
-   * ```ts
-   * import { Cookies } from "@fetchkit/session/cookies";
-   *
-   * const c = new Cookies();
-   * c.storeResponse("http://example.com/", ["a=1; Path=/", "b=2"]);
-   * c.get("b"); // "2"
-   * ```
-   *
-   * @param url the URL that answered
-   * @param setCookies the `Set-Cookie` header values
-   */
-  storeResponse(url: string, setCookies: readonly string[]): void {
-    if (!this.synchronous) throw asyncStoreError("storeResponse");
-    // Parsed only when a header has to be stored.
-    let parsed: URL | undefined;
-    const cache = this.#cache;
-    for (const header of setCookies) {
-      // The same header again, with nothing changed since, stores nothing.
-      const same = cache?.unchanged(url, header);
-      if (same !== undefined) {
-        touch(same);
-        continue;
-      }
-      // Only the value changed (a session token renewed on every response):
-      // the cookie takes it in place of a parse and store by the jar.
-      const renewed = cache?.revalued(url, header);
-      if (
-        renewed !== undefined &&
-        renewed.cookie.key.length + renewed.value.length <= MAX_COOKIE_SIZE &&
-        !this.#mayShadowSecure(renewed.cookie, url)
-      ) {
-        touch(cache!.revalue(url, header, renewed.cookie, renewed.value));
-        continue;
-      }
-      if (parsed === undefined) {
-        try {
-          parsed = new URL(url);
-        } catch {
-          return;
-        }
-      }
-      const given = Cookie.parse(header);
-      const cookie = given && anchorMaxAge(given, Date.now());
-      if (
-        cookie === undefined ||
-        cookie.key.length + cookie.value.length > MAX_COOKIE_SIZE ||
-        this.#shadowsSecure(cookie, parsed)
-      ) continue;
-      const stored = this.jar.setCookieSync(cookie, url, { ignoreError: true });
-      if (stored) {
-        touch(stored);
-        this.#evict(stored.domain);
-        cache?.remember(url, header, stored);
-      }
-    }
-  }
-
-  /**
-   * {@linkcode Cookies.storeResponse} for any store, synchronous or not; a
-   * session uses it when its store is asynchronous. The cookies are stored
-   * one after the other, in the order the response gave them.
-   *
-   * @example
-   * ```ts
-   * import { Cookies } from "@fetchkit/session/cookies";
-   *
-   * const c = new Cookies();
-   * await c.storeResponseAsync("http://example.com/", ["a=1; Path=/"]);
-   * ```
-   *
-   * @param url the URL that answered
-   * @param setCookies the `Set-Cookie` header values
-   */
-  async storeResponseAsync(
-    url: string,
-    setCookies: readonly string[],
-  ): Promise<void> {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      return;
-    }
-    const now = Date.now();
-    const store: Store & CookieStoreAbilities = this.jar.store;
-    // The Secure cookies an insecure cookie of this response could shadow,
-    // read at most once per response when the store cannot look them up by
-    // name.
-    let secure: Cookie[] | undefined;
-    const domains = new Set<string>();
-    for (const header of setCookies) {
-      const given = Cookie.parse(header);
-      const cookie = given && anchorMaxAge(given, now);
-      if (
-        cookie === undefined ||
-        cookie.key.length + cookie.value.length > MAX_COOKIE_SIZE
-      ) continue;
-      if (parsed.protocol !== "https:" && !cookie.secure) {
-        const candidates = store.findSecureCookies
-          ? await store.findSecureCookies(cookie.key)
-          : (secure ??= await this.#secureCookiesAsync(parsed));
-        if (shadowsSecureIn(cookie, parsed, candidates)) continue;
-      }
-      const stored = await this.jar.setCookie(cookie, url, {
-        ignoreError: true,
-      });
-      if (stored) {
-        touch(stored);
-        if (stored.domain) domains.add(stored.domain);
-      }
-    }
-    for (const domain of domains) await this.#evictAsync(domain);
-  }
-
-  /**
-   * The Secure cookies that an insecure cookie from `url` could shadow, for
-   * a store that cannot find them by name: on an IP address, the host's
-   * own (an address has no subdomains); otherwise every one in the store,
-   * since a Secure cookie on a sibling or child domain counts too and no
-   * `Store` method finds cookies below a domain.
-   */
-  async #secureCookiesAsync(url: URL): Promise<Cookie[]> {
-    const store = this.jar.store;
-    const host = canonicalDomain(url.hostname) ?? url.hostname;
-    const found = isIP(host)
-      ? await callAsync<Cookie[]>((cb) =>
-        store.findCookies(host, null, true, cb)
-      )
-      : await this.#allAsync();
-    return (found ?? []).filter((c) => c.secure);
-  }
-
-  /**
-   * The caps after storing into `domain`, for any store: the synchronous
-   * jar's own eviction when the store answers at once; otherwise, unless
-   * the store keeps the caps itself, the per-domain cap alone, with one
-   * `findCookies` for the domain (and its parents), removing the least
-   * recently used of the domain's own cookies beyond the cap.
-   */
-  async #evictAsync(domain: string | null | undefined): Promise<void> {
-    if (this.synchronous) return this.#evict(domain);
-    if (this.#storeCaps || !domain) return;
-    const store = this.jar.store;
-    const now = Date.now();
-    const own =
-      (await callAsync<Cookie[]>((cb) =>
-        store.findCookies(domain, null, true, cb)
-      ) ?? []).filter((c) => c.domain === domain && isLive(c, now));
-    if (own.length <= this.maxCookiesPerDomain) return;
-    own.sort(byAccess);
-    for (const c of own.slice(0, own.length - this.maxCookiesPerDomain)) {
-      await callAsync<void>((cb) =>
-        store.removeCookie(c.domain ?? "", c.path ?? "/", c.key, cb)
-      );
-    }
-  }
-
-  /**
-   * The jar as tough-cookie's serialised JSON, with every cookie and every
-   * attribute; `JSON.stringify(s.cookies)` calls it. Read it back with
-   * {@linkcode jarFromJSON}.
-   *
-   * @example
-   * ```ts
-   * import { Cookies, jarFromJSON } from "@fetchkit/session";
-   *
-   * const c = new Cookies();
-   * c.set("a", "1", { domain: "example.com" });
-   * const copy = jarFromJSON(JSON.stringify(c));
-   * copy.get("a"); // "1"
-   * ```
-   *
-   * @returns the serialised jar
-   */
-  toJSON(): SerializedCookieJar {
-    this.#requireSync("toJSON");
-    return this.jar.serializeSync() as SerializedCookieJar;
-  }
-
-  /**
-   * {@linkcode Cookies.toJSON} for any store, synchronous or not.
-   *
-   * @example
-   * ```ts
-   * import { Cookies } from "@fetchkit/session/cookies";
-   *
-   * const data = await new Cookies().toJSONAsync();
-   * ```
-   *
-   * @returns the serialised jar
-   */
-  toJSONAsync(): Promise<SerializedCookieJar> {
-    return this.jar.serialize();
-  }
-
-  /**
-   * Writes the live cookies to a file, as JSON (the default: every
-   * attribute kept) or as a Netscape `cookies.txt` that curl `-b` and wget
-   * read. The file is replaced atomically and readable by its owner only.
-   * Works with any store.
-   *
-   * @example
-   * ```ts
-   * import { Session } from "@fetchkit/session";
-   *
-   * await using s = new Session();
-   * await s.get("http://127.0.0.1:8080/login");
-   * await s.cookies.save("/tmp/cookies.json");
-   * await s.cookies.save("/tmp/cookies.txt", { format: "netscape" });
-   * ```
-   *
-   * @param path the file to write
-   * @param options the format
-   * @returns how many cookies were written
-   */
-  async save(path: string, options: SaveCookiesOptions = {}): Promise<number> {
-    const format = options.format ?? "json";
-    const now = Date.now();
-    let text: string;
-    let count: number;
-    if (format === "json") {
-      const data = await this.jar.serialize();
-      data.cookies = data.cookies.filter((c) => {
-        const cookie = Cookie.fromJSON(c);
-        return cookie !== undefined && isLive(cookie, now);
-      });
-      count = data.cookies.length;
-      text = `${JSON.stringify(data, null, 2)}\n`;
-    } else if (format === "netscape") {
-      const live = (await this.#allAsync()).filter((c) => isLive(c, now));
-      text = formatNetscape(live, now);
-      count = text.split("\n").filter((l) => l && !/^#(?!HttpOnly_)/.test(l))
-        .length;
-    } else {
-      throw new TypeError(
-        `Unknown cookie file format ${
-          JSON.stringify(format)
-        }: use "json" or "netscape"`,
-      );
-    }
-    await writeFileAtomic(path, text);
-    return count;
-  }
-
-  /**
-   * Reads cookies from a file written by {@linkcode Cookies.save}, by curl
-   * (`-c`), wget or a browser export tool, into this jar: a cookie with the
-   * same name, domain and path as one already there replaces it; the others
-   * stay. The format is told from the content unless given. Lines that
-   * cannot be read are skipped and reported with their number; expired
-   * cookies are skipped silently. Works with any store.
-   *
-   * @example
-   * ```ts
-   * import { Session } from "@fetchkit/session";
-   *
-   * await using s = new Session();
-   * const { loaded, problems } = await s.cookies.load("/tmp/cookies.txt");
-   * for (const p of problems) console.warn(`line ${p.line}: ${p.reason}`);
-   * ```
-   *
-   * @param path the file to read
-   * @param options the format, when it should not be guessed
-   * @returns what was loaded and what was skipped
-   */
-  async load(
-    path: string,
-    options: LoadCookiesOptions = {},
-  ): Promise<LoadCookiesResult> {
-    const text = await readFile(path, "utf8");
-    const parsed = parseCookieFile(text, options.format);
-    const store = this.jar.store;
-    // Straight into the store, as tough-cookie's own deserialize does: going
-    // through setCookie would reset creation times and need a URL per cookie.
-    for (const cookie of parsed.cookies) {
-      await callAsync<void>((cb) => store.putCookie(cookie, cb));
-    }
-    return {
-      format: parsed.format,
-      loaded: parsed.cookies.length,
-      problems: parsed.problems,
-    };
-  }
+function live(cookies: readonly Cookie[]): Cookie[] {
+  const now = Date.now();
+  return cookies.filter((c) => isLive(c, now));
 }
 
 function refused(name: string, url: string, error: unknown): TypeError {
@@ -1223,14 +1254,14 @@ function pick(
   return best?.value;
 }
 
-function asObject(all: readonly Cookie[]): Record<string, string> {
-  const now = Date.now();
-  const live = all
-    .filter((c) => isLive(c, now))
-    .sort((a, b) => (a.path ?? "").length - (b.path ?? "").length);
-  // fromEntries defines own properties, so a cookie named __proto__ is
-  // just a key and cannot reach Object.prototype.
-  return Object.fromEntries(live.map((c) => [c.key, c.value]));
+function asObject(cookies: readonly Cookie[]): Record<string, string> {
+  // Longest path last, so that it wins. fromEntries defines own
+  // properties, so a cookie named __proto__ is just a key and cannot reach
+  // Object.prototype.
+  const sorted = [...cookies].sort((a, b) =>
+    (a.path ?? "").length - (b.path ?? "").length
+  );
+  return Object.fromEntries(sorted.map((c) => [c.key, c.value]));
 }
 
 /**
@@ -1278,10 +1309,6 @@ export function jarFromJSON(
   if (!Array.isArray(list)) {
     throw new TypeError("Not a serialised cookie jar: it has no cookies array");
   }
-  const parsed = parseJSONCookies(JSON.stringify(list));
-  const store = cookies.jar.store;
-  for (const cookie of parsed.cookies) {
-    callSync<void>((cb) => store.putCookie(cookie, cb));
-  }
+  putAll(cookies, parseJSONCookies(JSON.stringify(list)).cookies);
   return cookies;
 }

@@ -1,48 +1,16 @@
 /**
- * Small guards a session applies to every hop it sends, so that secrets stay
- * where they belong whatever built the request: the session, the caller, an
- * auth function or a redirect.
+ * Guards on what a session sends and says: URLs too long to send, URLs
+ * quoted in errors without their secrets.
  *
  * @example
  * ```ts
- * import { withoutProxyAuthorization } from "@fetchkit/session/guard";
+ * import { redactUrl } from "@fetchkit/session/guard";
  *
- * const r = withoutProxyAuthorization(
- *   new Request("http://127.0.0.1:8080/", {
- *     headers: { "proxy-authorization": "Basic eDp5" },
- *   }),
- * );
- * r.headers.has("proxy-authorization"); // false
+ * redactUrl("https://user:pw@a.test/x?token=s3cret"); // "https://a.test/x?…"
  * ```
  *
  * @module
  */
-
-/**
- * Returns the request without a `Proxy-Authorization` header (the same
- * object when it has none). A proxy's credentials belong to the proxy's own
- * settings; as a request header they would be sent to the origin itself
- * (requests CVE-2023-32681, undici CVE-2024-24758).
- *
- * @example
- * ```ts
- * import { withoutProxyAuthorization } from "@fetchkit/session/guard";
- *
- * const plain = new Request("http://127.0.0.1:8080/");
- * withoutProxyAuthorization(plain) === plain; // true
- * ```
- *
- * @param request the request about to be sent
- * @returns a request that carries no proxy credentials
- */
-export function withoutProxyAuthorization(request: Request): Request {
-  if (!request.headers.has("proxy-authorization")) return request;
-  // Bun keeps the old headers for `new Request(request, { headers })` when
-  // the new ones are empty, so the copy's own headers are edited instead.
-  const copy = new Request(request);
-  copy.headers.delete("proxy-authorization");
-  return copy;
-}
 
 /**
  * A URL as given, fit for an error message: userinfo removed, and the query

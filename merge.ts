@@ -91,25 +91,39 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\r\n\0]/;
 
 /**
- * Throws a `TypeError` when a header name is not a token or a value holds
- * CR, LF or NUL.
+ * Throws a `TypeError` when a header name is not a token, or a value is not
+ * a string, a number or a boolean (an object, an array, a function or a
+ * symbol would go out as `[object Object]` or `a,b`) or holds CR, LF or NUL.
  *
  * @example
  * ```ts
  * import { assertHeader } from "@fetchkit/session/merge";
  *
  * assertHeader("x-ok", "fine");
+ * assertHeader("x-count", 3);
  * // assertHeader("x-bad", "a\r\nInjected: 1"); // throws TypeError
+ * // assertHeader("x-bad", { a: 1 }); // throws TypeError
  * ```
  *
  * @param name the header name
  * @param value the header value
  */
-export function assertHeader(name: string, value: string): void {
+export function assertHeader(name: string, value: unknown): void {
   if (!TOKEN.test(name)) {
     throw new TypeError(`Invalid header name: ${JSON.stringify(name)}`);
   }
-  if (BAD_VALUE.test(value)) {
+  const kind = typeof value;
+  if (kind !== "string" && kind !== "number" && kind !== "boolean") {
+    const what = Array.isArray(value)
+      ? "an array"
+      : value === null
+      ? "null"
+      : `${/^[aeiou]/.test(kind) ? "an" : "a"} ${kind}`;
+    throw new TypeError(
+      `Invalid value for header ${name}: ${what} is not a header value (give a string or a number)`,
+    );
+  }
+  if (BAD_VALUE.test(String(value))) {
     throw new TypeError(
       `Invalid value for header ${name}: it contains CR, LF or NUL`,
     );
@@ -160,8 +174,8 @@ export function mergeHeaders(
       out.delete(key);
       continue;
     }
+    assertHeader(name, value);
     const text = String(value);
-    assertHeader(name, text);
     if (seen.has(key)) out.append(key, text);
     else {
       seen.add(key);

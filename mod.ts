@@ -96,6 +96,13 @@ export {
   type TransportSettings,
 } from "./pool.ts";
 export type { Hop, Stage, Transport } from "./_transport.ts";
+export type {
+  CacheForward,
+  CacheStatus,
+  CacheStore,
+  HttpCache,
+  StoredResponse,
+} from "./cache.ts";
 export { type TlsOptions, UnsupportedTransportError } from "./clients.ts";
 export {
   matchesNoProxy,

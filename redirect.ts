@@ -93,9 +93,31 @@ export function shouldStripAuth(from: URL, to: URL): boolean {
     to.protocol === "https:" && toPort === "443");
 }
 
+// Runtimes hand a header over as Latin-1 text, one character per byte, but
+// a Location with bytes above 0x7F is nearly always UTF-8 (what browsers and
+// requests read it as). Bytes that are not valid UTF-8 keep the Latin-1
+// reading.
+const NON_ASCII = /[\u0080-\uffff]/;
+const ABOVE_LATIN1 = /[\u0100-\uffff]/;
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function locationText(location: string): string {
+  if (!NON_ASCII.test(location) || ABOVE_LATIN1.test(location)) {
+    return location;
+  }
+  const bytes = Uint8Array.from(location, (c) => c.charCodeAt(0));
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return location;
+  }
+}
+
 /**
  * Resolves a `Location` header against the URL that sent it, carrying the
- * fragment over when the new location has none. Throws a
+ * fragment over when the new location has none. A header whose bytes are
+ * UTF-8 (handed over by the runtime as Latin-1 text, one character per byte)
+ * is read as UTF-8; other bytes keep their Latin-1 reading. Throws a
  * {@linkcode RedirectError} for a location that is not a URL or whose scheme
  * is not http or https (`file:`, `data:`, `javascript:` …).
  *
@@ -105,6 +127,8 @@ export function shouldStripAuth(from: URL, to: URL): boolean {
  *
  * resolveLocation("/next", "http://a.test/start#top").href;
  * // "http://a.test/next#top"
+ * // The bytes C5 A1 (UTF-8 for "š"), as the runtime hands them over:
+ * resolveLocation("/\u00c5\u00a1", "http://a.test/").pathname; // "/%C5%A1"
  * ```
  *
  * @param location the `Location` header value
@@ -114,7 +138,7 @@ export function shouldStripAuth(from: URL, to: URL): boolean {
 export function resolveLocation(location: string, base: string): URL {
   let next: URL;
   try {
-    next = new URL(location, base);
+    next = new URL(locationText(location), base);
   } catch (cause) {
     throw new RedirectError(
       `Redirect to an invalid Location: ${JSON.stringify(redactUrl(location))}`,

@@ -892,3 +892,8 @@ export class RedisCookieStore extends Store
     return this.close();
   }
 }
+
+export {
+  RedisCacheStore,
+  type RedisCacheStoreOptions,
+} from "./_cache_redis.ts";

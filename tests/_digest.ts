@@ -4,10 +4,27 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 
-export type Algorithm = "MD5" | "SHA-256" | "MD5-sess" | "SHA-256-sess";
+export type Algorithm =
+  | "MD5"
+  | "SHA-256"
+  | "SHA-512-256"
+  | "SHA-512"
+  | "MD5-sess"
+  | "SHA-256-sess"
+  | "SHA-512-256-sess"
+  | "SHA-512-sess";
+
+// node:crypto's names; SHA-512-256 is SHA-512/256 of FIPS 180-4 (its own
+// initial values), not SHA-512 cut short.
+const HASHES: Record<string, string> = {
+  "MD5": "md5",
+  "SHA-256": "sha256",
+  "SHA-512-256": "sha512-256",
+  "SHA-512": "sha512",
+};
 
 export function H(algorithm: Algorithm, text: string): string {
-  return createHash(algorithm.startsWith("SHA-256") ? "sha256" : "md5")
+  return createHash(HASHES[algorithm.replace(/-sess$/, "")])
     .update(text).digest("hex");
 }
 
@@ -58,6 +75,11 @@ export interface DigestOptions {
   /** The first nonce; later ones are made up. */
   nonce?: string;
   opaque?: string;
+  /**
+   * Whether `qop` is quoted (`qop="auth, auth-int"`, the default) or a bare
+   * token (`qop=auth`), as some servers write it.
+   */
+  quotedQop?: boolean;
 }
 
 export interface DigestVerdict {
@@ -82,12 +104,13 @@ export function digestHandler(options: DigestOptions) {
   let rotations = 0;
   const verdicts: DigestVerdict[] = [];
 
+  const qop = options.quotedQop === false ? "qop=auth" : 'qop="auth, auth-int"';
   const challenge = (res: ServerResponse, stale: boolean) => {
     res.statusCode = 401;
     res.setHeader(
       "www-authenticate",
       algorithms.map((algorithm) =>
-        `Digest realm="${realm}", qop="auth, auth-int", algorithm=${algorithm}, nonce="${nonce}", opaque="${opaque}"${
+        `Digest realm="${realm}", ${qop}, algorithm=${algorithm}, nonce="${nonce}", opaque="${opaque}"${
           stale ? ", stale=true" : ""
         }`
       ),

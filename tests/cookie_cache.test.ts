@@ -255,6 +255,13 @@ test("cache: agrees with tough-cookie after random changes", () => {
   // The oracle is a second, uncached jar given the very same changes.
   const cached = new CookieJar(new VersionedMemoryStore());
   const cache = new CookieHeaderCache(cached);
+  // Stores as the jar does, skipping what the cache finds unchanged.
+  const store = (url: string, text: string) => {
+    if (cache.unchanged(url, text) !== undefined) return;
+    const cookie = cached.setCookieSync(text, url, { ignoreError: true });
+    if (cookie) cache.remember(url, text, cookie);
+    cache.settle(url, [text]);
+  };
   const plain = new CookieJar();
   const hosts = [
     "example.com",
@@ -278,12 +285,12 @@ test("cache: agrees with tough-cookie after random changes", () => {
       if (rand(5) === 0) parts.push("Max-Age=0");
       if (rand(6) === 0) parts.push("Secure");
       const text = parts.join("; ");
-      cache.store(url, [text]);
+      store(url, text);
       plain.setCookieSync(text, url, { ignoreError: true });
     } else if (op === 2) {
       // The very same header as before, which the cache may skip.
       const text = `same=1; Path=/`;
-      cache.store(url, [text]);
+      store(url, text);
       plain.setCookieSync(text, url, { ignoreError: true });
     } else if (op === 3 && rand(10) === 0) {
       const key = `k${rand(4)}`;
@@ -578,4 +585,27 @@ test("cache: renewals agree with the jar storing every header under per-domain a
   assert.deepEqual(view(fast), view(slow));
   // Not vacuous: many headers took the way of a renewal.
   assert.ok(renewals > 500, `${renewals} renewals`);
+});
+
+test("cache: a response that sets several cookies of one domain, again and again, is stored once", () => {
+  const c = new Cookies();
+  const store = c.jar.store as VersionedMemoryStore;
+  const url = "http://example.com/app";
+  const three = ["a=1; Path=/", "b=2; Path=/", "c=3; Path=/app"];
+  c.storeResponse(url, three);
+  const writes = store.writes;
+  for (let i = 0; i < 3; i++) c.storeResponse(url, three);
+  assert.equal(store.writes, writes, "nothing stored again");
+  assert.equal(c.headerFor(url), "c=3; a=1; b=2");
+  // One of them changed: stored, and the others still skipped after.
+  c.storeResponse(url, ["a=1; Path=/", "b=9; Path=/", "c=3; Path=/app"]);
+  const changed = store.writes;
+  assert.ok(changed > writes);
+  c.storeResponse(url, ["a=1; Path=/", "b=9; Path=/", "c=3; Path=/app"]);
+  assert.equal(store.writes, changed);
+  assert.equal(c.headerFor(url), "c=3; a=1; b=9");
+  // A cookie the same response overwrites is not taken as stored.
+  c.storeResponse(url, ["d=1; Path=/", "d=2; Path=/"]);
+  c.storeResponse(url, ["d=1; Path=/"]);
+  assert.equal(c.get("d"), "1");
 });

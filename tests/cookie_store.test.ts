@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Cookie, Cookies, Session } from "../mod.ts";
+import { type Cookie, Cookies, MemoryCookieStore, Session } from "../mod.ts";
 import { serve } from "./_server.ts";
 import { SlowStore } from "./_slow_store.ts";
 
@@ -138,19 +138,22 @@ test("an asynchronous store keeps the jar's rules: no Secure shadowing from http
   );
 });
 
-test("an asynchronous store is read whole only for a plain-http cookie on a host name, once a response", async () => {
+test("an asynchronous store is read whole once to count it, then only for a plain-http cookie on a host name, once a response", async () => {
   const store = new SlowStore();
   const cookies = new Cookies({ store });
   const three = ["a=1; Path=/", "b=1; Path=/", "c=1; Path=/"];
   await cookies.storeResponseAsync("https://example.com/", three);
+  // What a store it was given holds is counted once, for maxCookies.
+  assert.equal(store.reads, 1);
   await cookies.storeResponseAsync("http://127.0.0.1/", three);
   await cookies.storeResponseAsync("http://[::1]/", three);
   await cookies.storeResponseAsync("http://example.com/", ["s=1; Secure"]);
-  assert.equal(store.reads, 0);
-  await cookies.storeResponseAsync("http://www.example.com/", three);
   assert.equal(store.reads, 1);
+  await cookies.storeResponseAsync("http://www.example.com/", three);
+  assert.equal(store.reads, 2);
 
-  // A store that finds its Secure cookies by name is never read whole.
+  // A store that finds its Secure cookies by name is never read whole for
+  // them.
   class Indexed extends SlowStore {
     asked: string[] = [];
     findSecureCookies(key: string): Promise<Cookie[]> {
@@ -163,6 +166,26 @@ test("an asynchronous store is read whole only for a plain-http cookie on a host
     "http://www.example.com/",
     three,
   );
-  assert.equal(indexed.reads, 0);
+  assert.equal(indexed.reads, 1, "the count");
   assert.deepEqual(indexed.asked, ["a", "b", "c"]);
+});
+
+test("header and store answer at once on a synchronous store, and with a promise on an asynchronous one", async () => {
+  const url = "http://example.com/";
+  for (
+    const jar of [
+      new Cookies(),
+      new Cookies({ store: new MemoryCookieStore() }),
+    ]
+  ) {
+    assert.equal(jar.store(url, ["a=1; Path=/"]), undefined);
+    assert.equal(jar.header(url), "a=1");
+  }
+  const slow = new Cookies({ store: new SlowStore() });
+  const stored = slow.store(url, ["a=1; Path=/"]);
+  assert.ok(stored instanceof Promise);
+  await stored;
+  const header = slow.header(url);
+  assert.ok(header instanceof Promise);
+  assert.equal(await header, "a=1");
 });

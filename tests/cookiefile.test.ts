@@ -20,6 +20,7 @@ import {
   parseNetscape,
 } from "../cookiefile.ts";
 import { serve } from "./_server.ts";
+import { SlowStore } from "./_slow_store.ts";
 
 async function tempDir(): Promise<AsyncDisposable & { path: string }> {
   const path = await mkdtemp(join(tmpdir(), "fetchkit-cookies-"));
@@ -320,4 +321,38 @@ test("save replaces the file atomically: readers see the old or the new jar, who
   await assert.rejects(small.save(dir.path));
   assert.deepEqual(await readdir(dir.path), ["cookies.txt"]);
   await assert.rejects(small.save(join(dir.path, "missing", "jar.txt")));
+});
+
+test("load and jarFromJSON keep the jar's caps, on a synchronous store and an asynchronous one", async () => {
+  await using dir = await tempDir();
+  const file = join(dir.path, "cookies.txt");
+  const lines = Array.from(
+    { length: 8 },
+    (_, i) => `example.com\tFALSE\t/\tFALSE\t0\tc${i}\t1`,
+  );
+  await writeFile(
+    file,
+    `${lines.join("\n")}\nother.test\tFALSE\t/\tFALSE\t0\to\t1\n`,
+  );
+  const caps = { maxCookiesPerDomain: 5, maxCookies: 100 };
+  for (
+    const jar of [
+      new Cookies(caps),
+      new Cookies({ ...caps, store: new SlowStore() }),
+    ]
+  ) {
+    assert.equal((await jar.load(file)).loaded, 9);
+    assert.equal(
+      (await jar.listAsync()).length,
+      6,
+      "5 of example.com, 1 of other.test",
+    );
+    assert.equal(await jar.getAsync("o"), "1");
+  }
+  const many = new Cookies({ maxCookiesPerDomain: 500 });
+  for (let i = 0; i < 8; i++) many.set(`k${i}`, "1", { domain: "example.com" });
+  const restored = jarFromJSON(JSON.stringify(many), {
+    maxCookiesPerDomain: 3,
+  });
+  assert.equal(restored.size, 3);
 });

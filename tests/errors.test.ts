@@ -2,12 +2,15 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
 import * as net from "node:net";
-import { serve } from "./_server.ts";
+import { echo, serve } from "./_server.ts";
+import { until } from "./_wait.ts";
 import {
   ConnectionError,
   HTTPError,
   raiseForStatus,
+  type RequestOptions,
   Session,
+  SessionClosedError,
   SessionError,
   TimeoutError,
 } from "../mod.ts";
@@ -128,4 +131,99 @@ test("errors: connection refused rejects with ConnectionError carrying the runti
       return true;
     },
   );
+});
+
+test("errors: a request with a body, with or without a signal, fails with the error and request it met: refused, timed out, closed, bad json", async () => {
+  const gone = await serve(echo);
+  const refused = gone.origin;
+  await gone.close();
+  const answers: Array<() => void> = [];
+  const stalls = await serve((_req, res) =>
+    new Promise<void>((resolve) => {
+      answers.push(() => {
+        res.end("late");
+        resolve();
+      });
+    })
+  );
+  const kinds = (): Array<[RequestOptions, RegExp]> => {
+    const form = new FormData();
+    form.append("a", "b");
+    return [
+      [{ json: { a: 1 } }, /^\{"a":1\}$/],
+      [{ body: "s" }, /^s$/],
+      [{ body: "" }, /^$/],
+      [{ body: new Blob(["b"]) }, /^b$/],
+      [{ body: new URLSearchParams("a=1") }, /^a=1$/],
+      [{ body: form }, /name="a"\r\n\r\nb\r\n/],
+    ];
+  };
+  /** Rejects as `type`, naming the request, with a message matching. */
+  const fails = async (
+    pending: Promise<unknown>,
+    type: new (...args: never[]) => Error,
+    method: string,
+    url: string,
+    message: string,
+  ) => {
+    await assert.rejects(pending, (error: Error & { request?: Request }) => {
+      assert.ok(error instanceof type, String(error));
+      assert.equal(error.request?.method, method);
+      assert.equal(error.request?.url, url);
+      assert.ok(error.message.startsWith(`${method} ${url}${message}`));
+      return true;
+    });
+  };
+  try {
+    for (const own of [{}, { signal: new AbortController().signal }]) {
+      for (const method of ["POST", "PUT"]) {
+        for (const [init, body] of kinds()) {
+          await using s = new Session();
+          const options = { ...init, ...own };
+          await fails(
+            s.request(method, `${refused}/x`, options),
+            ConnectionError,
+            method,
+            `${refused}/x`,
+            ": connection failed",
+          );
+          await fails(
+            s.request(method, `${stalls.origin}/t`, {
+              ...options,
+              timeout: 50,
+            }),
+            TimeoutError,
+            method,
+            `${stalls.origin}/t`,
+            " timed out after 50 ms",
+          );
+          const from = stalls.seen.length;
+          const pending = s.request(method, `${stalls.origin}/c`, options);
+          await until(() => stalls.seen.length > from, "the request arrived");
+          await s.close();
+          await fails(
+            pending,
+            SessionClosedError,
+            method,
+            `${stalls.origin}/c`,
+            ": the session is closed",
+          );
+          const arrived = stalls.seen.slice(from);
+          assert.deepEqual(arrived.map((x) => x.method), [method]);
+          assert.match(arrived[0].body, body);
+          for (const answer of answers.splice(0)) answer();
+        }
+        await using s = new Session();
+        await assert.rejects(
+          s.request(method, refused, { ...own, json: 1n }),
+          (error: Error) =>
+            error instanceof TypeError &&
+            /json value cannot be serialised/.test(error.message),
+        );
+      }
+    }
+  } finally {
+    for (const answer of answers) answer();
+    await stalls.close();
+  }
 });

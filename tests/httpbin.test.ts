@@ -39,11 +39,11 @@ async function startHttpbin() {
   };
 }
 
-test("httpbin: digest auth MD5 and SHA-256 (qop=auth) succeed, a wrong password does not", async () => {
+test("httpbin: digest auth MD5, SHA-256 and SHA-512 (qop=auth) succeed, a wrong password does not", async () => {
   const httpbin = await startHttpbin();
   try {
     await using s = new Session({ baseUrl: httpbin.origin });
-    for (const algorithm of ["MD5", "SHA-256"]) {
+    for (const algorithm of ["MD5", "SHA-256", "SHA-512"]) {
       const r = await s.get(
         `/digest-auth/auth/user/passwd/${algorithm}`,
         { auth: digestAuth("user", "passwd") },

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
 import { echo, serve } from "./_server.ts";
 import { until, within } from "./_wait.ts";
-import { Pool, Session, SessionClosedError } from "../mod.ts";
+import { Pool, Session, SessionClosedError, TimeoutError } from "../mod.ts";
 
 test("pool: 50 sequential requests through one session open exactly 1 TCP connection", async () => {
   const server = await serve(echo);
@@ -13,6 +13,13 @@ test("pool: 50 sequential requests through one session open exactly 1 TCP connec
     assert.equal(server.seen.length, 50);
     assert.equal(server.connections, 1);
     assert.ok(server.seen.every((x) => x.connection === 1));
+    assert.deepEqual(s.pool.stats()[server.origin], {
+      inFlight: 0,
+      queued: 0,
+      sent: 50,
+      clientsCreated: 1,
+      clientsAlive: 1,
+    });
   } finally {
     await server.close();
   }
@@ -185,6 +192,7 @@ test("pool: closing a session rejects its requests in flight promptly and closes
     const s = new Session({ baseUrl: server.origin, timeout: null });
     const pending = [s.get("/a"), s.get("/b")];
     await until(() => held.length === 2, "both requests arrived");
+    assert.equal(server.open, 2, "a connection for each");
     await s.close();
     for (const p of pending) {
       await within(
@@ -194,6 +202,28 @@ test("pool: closing a session rejects its requests in flight promptly and closes
       );
     }
     await within(server.allClosed(), 5_000, "sockets closed");
+  } finally {
+    await server.close();
+  }
+});
+
+test("pool: a request queued for a slot times out, and close() fails those still queued; neither reaches the server", async () => {
+  const server = await serve((_req, res) => void res.end("body"));
+  try {
+    const s = new Session({
+      baseUrl: server.origin,
+      pool: { maxConnectionsPerOrigin: 1 },
+    });
+    const holder = await s.get("/hold"); // its unread body keeps the slot
+    await assert.rejects(
+      within(s.get("/queued", { timeout: 200 }), 5_000, "settled"),
+      TimeoutError,
+    );
+    const waiting = s.get("/waiting", { timeout: null });
+    await s.close();
+    await assert.rejects(within(waiting, 5_000, "settled"), SessionClosedError);
+    await holder.body?.cancel();
+    assert.deepEqual(server.seen.map((x) => x.url), ["/hold"]);
   } finally {
     await server.close();
   }

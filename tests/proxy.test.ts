@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import * as net from "node:net";
 import process from "node:process";
 import {
+  ConnectionError,
   matchesNoProxy,
   proxyFor,
   Session,
@@ -164,6 +165,31 @@ test("proxy: precedence of request, session and environment settings", () => {
   // A bare host:port is an http proxy; other schemes are refused.
   assert.equal(proxyFor(url, "proxy:3128", on({}))?.href, "http://proxy:3128/");
   assert.throws(() => proxyFor(url, "ftp://proxy:21", on({})), TypeError);
+});
+
+test("proxy: the environment's proxy variables are read when the session is made", async () => {
+  const origin = await serve(echo);
+  const proxy = await decoy();
+  try {
+    await withEnv({}, async () => {
+      await using before = new Session();
+      process.env.HTTP_PROXY = proxy.url;
+      const r = await before.get(`${origin.origin}/direct`);
+      assert.equal(r.status, 200);
+      await r.arrayBuffer();
+      assert.equal(proxy.connections(), 0);
+      await using after = new Session({ timeout: 5_000 });
+      await assert.rejects(
+        after.get(`${origin.origin}/proxied`),
+        ConnectionError,
+      );
+    });
+    assert.equal(proxy.connections(), 1);
+    assert.deepEqual(origin.seen.map((x) => x.url), ["/direct"]);
+  } finally {
+    await proxy.close();
+    await origin.close();
+  }
 });
 
 test(

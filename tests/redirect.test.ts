@@ -1,8 +1,16 @@
 import { Buffer } from "node:buffer";
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type Handler, serve, type TestServer } from "./_server.ts";
-import { RedirectError, Session, TooManyRedirectsError } from "../mod.ts";
+import { type Handler, type Seen, serve, type TestServer } from "./_server.ts";
+import { until, within } from "./_wait.ts";
+import {
+  RedirectError,
+  type RequestOptions,
+  Session,
+  SessionClosedError,
+  TimeoutError,
+  TooManyRedirectsError,
+} from "../mod.ts";
 
 // /redirect/<status>/<path...> answers <status> with Location /<path...>;
 // /set/<name>/<value>/<path...> also sets a cookie first.
@@ -136,7 +144,7 @@ test("redirect: cookies set on every hop are stored, and each hop's Cookie heade
     assert.deepEqual(s.cookies.toObject(), { first: "1", second: "2" });
   }));
 
-test("redirect: history holds the earlier hops, url the final URL, fragment carried over", () =>
+test("redirect: history holds the earlier hops, url the final URL; the caller's fragment is kept there, never sent", () =>
   withServer(async (server) => {
     await using s = new Session({ baseUrl: server.origin });
     const r = await s.get("/redirect/301/redirect/302/end#frag");
@@ -152,6 +160,13 @@ test("redirect: history holds the earlier hops, url the final URL, fragment carr
     const own = await s.get("/redirect/302/end%23x#mine");
     assert.equal(own.url, `${server.origin}/end%23x#mine`);
     await own.text();
+    // Without a redirect too.
+    const direct = await s.get("/page?q=1#section");
+    assert.equal(direct.url, `${server.origin}/page?q=1#section`);
+    await direct.text();
+    assert.equal(server.seen.at(-1)!.url, "/page?q=1");
+    // A fragment is never sent.
+    assert.ok(server.seen.every((x) => !x.url.includes("#")));
   }));
 
 test("redirect: maxRedirects rejects with TooManyRedirectsError; a loop ends the same way", () =>
@@ -259,3 +274,338 @@ test("redirect: a redirect's body in history is kept up to 1 MiB, exactly", () =
       res.end("end");
     },
   ));
+
+test("redirect: the hops share one connection, and every hop's cookie is stored, the last one's too", () =>
+  withServer(
+    async (server) => {
+      await using s = new Session({ baseUrl: server.origin });
+      const r = await s.get("/start");
+      assert.equal(await r.text(), "ok");
+      assert.equal(r.url, `${server.origin}/end`);
+      assert.deepEqual(r.history.map((h) => h.status), [302]);
+      assert.equal(server.seen[1].headers.cookie, "hop=1");
+      assert.deepEqual(s.cookies.toObject(), { hop: "1", end: "2" });
+      assert.equal(server.connections, 1);
+    },
+    (req, res) => {
+      if (req.url === "/start") {
+        res.statusCode = 302;
+        res.setHeader("set-cookie", "hop=1; Path=/");
+        res.setHeader("location", "/end");
+      } else res.setHeader("set-cookie", "end=2; Path=/");
+      res.end("ok");
+    },
+  ));
+
+test("redirect: a redirect whose body stalls is cut off by the timeout and by close(); the next hop is never sent", () =>
+  withServer(
+    async (server) => {
+      await using s = new Session({ baseUrl: server.origin });
+      await assert.rejects(
+        within(s.get("/stall-redirect", { timeout: 200 }), 5_000, "settled"),
+        TimeoutError,
+      );
+      const t = new Session({ baseUrl: server.origin, timeout: null });
+      const pending = t.get("/stall-redirect");
+      await until(() => server.seen.length === 2, "the redirect arrived");
+      await t.close();
+      await assert.rejects(
+        within(pending, 5_000, "settled"),
+        SessionClosedError,
+      );
+      assert.equal(server.seen.some((x) => x.url === "/next"), false);
+    },
+    (req, res) => {
+      if (req.url === "/stall-redirect") {
+        res.writeHead(302, { location: "/next", "content-length": "100" });
+        res.write("x"); // 99 bytes never come
+        return;
+      }
+      res.end("next");
+    },
+  ));
+
+// The matrix: each method that may carry a body × each kind of body and
+// per-request setting × no redirect or each redirect status, sent plainly,
+// with a signal of its own and with hooks, as the server sees every hop.
+
+const basic = (u: string, p: string) => `Basic ${btoa(`${u}:${p}`)}`;
+/** The cookie each response sets names the URL it answered, as a token. */
+const token = (url: string) => url.replace(/\W/g, "_");
+// fetch's own Content-Type for a string body: Deno's; Bun gives none.
+const TEXT = "Deno" in globalThis ? "text/plain;charset=UTF-8" : undefined;
+const FORM = "application/x-www-form-urlencoded;charset=UTF-8";
+const MULTIPART = [
+  '--B\r\nContent-Disposition: form-data; name="f"\r\n\r\nv',
+  '--B\r\nContent-Disposition: form-data; name="file"; filename="a.txt"' +
+  "\r\nContent-Type: text/x\r\n\r\nabc",
+  "--B--",
+].join("\r\n");
+
+/** One kind of body or per-request setting, and what arrives of it. */
+interface Kind {
+  name: string;
+  options: () => RequestOptions;
+  /** The body and Content-Type, a multipart boundary written as `B`. */
+  body: string;
+  type: string | undefined;
+  /** Headers the request's own settings change from the session's. */
+  headers?: Record<string, string | undefined>;
+  /** Sent after the jar's cookie, and after the session's query. */
+  cookie?: string;
+  query?: string;
+}
+
+function multipart(): FormData {
+  const form = new FormData();
+  form.append("f", "v");
+  form.append("file", new Blob(["abc"], { type: "text/x" }), "a.txt");
+  return form;
+}
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+const KINDS: Kind[] = [
+  { name: "none", options: () => ({}), body: "", type: undefined },
+  {
+    name: "json",
+    options: () => ({ json: { a: "é" } }),
+    body: '{"a":"é"}',
+    type: "application/json",
+  },
+  {
+    name: "form",
+    options: () => ({ form: { a: "1" } }),
+    body: "a=1",
+    type: FORM,
+  },
+  { name: "string", options: () => ({ body: "str" }), body: "str", type: TEXT },
+  { name: "empty", options: () => ({ body: "" }), body: "", type: TEXT },
+  {
+    name: "bytes",
+    options: () => ({ body: bytes("bytes") }),
+    body: "bytes",
+    type: undefined,
+  },
+  {
+    name: "buffer",
+    options: () => ({ body: bytes("buffer").buffer }),
+    body: "buffer",
+    type: undefined,
+  },
+  {
+    name: "params",
+    options: () => ({ body: new URLSearchParams({ p: "q" }) }),
+    body: "p=q",
+    type: FORM,
+  },
+  {
+    name: "blob",
+    options: () => ({ body: new Blob(["bl"], { type: "text/x-b" }) }),
+    body: "bl",
+    type: "text/x-b",
+  },
+  {
+    name: "untyped-blob",
+    options: () => ({ body: new Blob(["bl"]) }),
+    body: "bl",
+    type: undefined,
+  },
+  {
+    name: "form-data",
+    options: () => ({ body: multipart() }),
+    body: MULTIPART,
+    type: "multipart/form-data; boundary=B",
+  },
+  {
+    name: "own-type",
+    options: () => ({ body: "x", headers: { "content-type": "text/own" } }),
+    body: "x",
+    type: "text/own",
+  },
+  {
+    name: "no-headers",
+    options: () => ({ json: [1], headers: null }),
+    body: "[1]",
+    type: "application/json",
+    headers: { "x-session": undefined },
+  },
+  {
+    name: "auth",
+    options: () => ({ body: "x", auth: ["u", "p"] }),
+    body: "x",
+    type: TEXT,
+    headers: { authorization: basic("u", "p") },
+  },
+  {
+    name: "no-auth",
+    options: () => ({ body: "x", auth: null }),
+    body: "x",
+    type: TEXT,
+    headers: { authorization: undefined },
+  },
+  {
+    name: "cookies",
+    options: () => ({ body: "x", cookies: { once: "1" } }),
+    body: "x",
+    type: TEXT,
+    cookie: "once=1",
+  },
+  {
+    name: "query",
+    options: () => ({ body: "x", params: { q: "1" } }),
+    body: "x",
+    type: TEXT,
+    query: "&q=1",
+  },
+  {
+    name: "header",
+    options: () => ({ body: "x", headers: { "x-own": "o" } }),
+    body: "x",
+    type: TEXT,
+    headers: { "x-own": "o" },
+  },
+];
+
+/** What the server saw of a hop, a multipart boundary written as `B`. */
+function arrived(x: Seen) {
+  let type = x.headers["content-type"];
+  let body = x.body;
+  const boundary = type?.split("boundary=")[1];
+  if (boundary) {
+    type = type!.replace(boundary, "B");
+    // Deno ends the last delimiter without CRLF, Bun with.
+    body = body.replaceAll(boundary, "B").replace(/\r\n$/, "");
+  }
+  return {
+    method: x.method,
+    url: x.url,
+    type,
+    body,
+    cookie: x.headers.cookie,
+    authorization: x.headers.authorization,
+    "x-session": x.headers["x-session"],
+    "x-own": x.headers["x-own"],
+  };
+}
+
+/** How a hop's body was framed: its length in bytes, chunked, or neither. */
+function framing(x: Seen): string {
+  if (x.headers["transfer-encoding"]) return x.headers["transfer-encoding"];
+  const length = x.headers["content-length"];
+  if (length === undefined) return "none";
+  return length === String(Buffer.byteLength(x.body)) ? "length" : length;
+}
+
+/**
+ * Each hop with a body gives its length in bytes, never chunked; a hop made
+ * a GET by its redirect gives no length; a request without a body gives no
+ * length, or Content-Length: 0 (as the runtime and the method decide).
+ */
+function assertFramed(
+  seen: Seen[],
+  hops: Array<{ method: string }>,
+  kind: Kind,
+  what: string,
+): void {
+  for (const [i, x] of seen.entries()) {
+    const dropped = i > 0 && hops[i].method !== hops[0].method;
+    const allowed = dropped
+      ? ["none"]
+      : kind.name === "none"
+      ? ["none", "length"]
+      : ["length"];
+    const got = framing(x);
+    assert.ok(allowed.includes(got), `${what}, hop ${i + 1}: ${got}`);
+  }
+}
+
+/**
+ * The hops a case should arrive as. Each hop's Cookie comes from the jar,
+ * which holds what the response to the hop before it (`before`) set.
+ */
+function expected(
+  path: string,
+  method: string,
+  status: number,
+  kind: Kind,
+  before: Array<string | undefined>,
+) {
+  const query = `?sp=2${kind.query ?? ""}`;
+  const hop = (url: string, method: string, sent: boolean, i: number) => ({
+    method,
+    url: url + query,
+    type: sent ? kind.type : undefined,
+    body: sent ? kind.body : "",
+    cookie: [before[i] && `from=${token(before[i])}`, kind.cookie]
+      .filter(Boolean).join("; ") || undefined,
+    authorization: basic("su", "sp"),
+    "x-session": "s",
+    "x-own": undefined,
+    ...kind.headers,
+  });
+  const first = hop(path, method, true, 0);
+  if (!status) return [first];
+  const again = status >= 307 || (status !== 303 && method !== "POST");
+  const landed = path.replace(/\/go\/\d+\//, "/landed/");
+  return [first, hop(landed, again ? method : "GET", again, 1)];
+}
+
+test("redirect: every method, body kind and per-request setting arrives as sent, alone or redirected by any status, with a signal or hooks too", async () => {
+  const server = await serve((req, res) => {
+    res.setHeader("set-cookie", `from=${token(req.url!)}; Path=/`);
+    const m = req.url!.match(/\/go\/(\d+)\//);
+    if (m) {
+      res.statusCode = Number(m[1]);
+      res.setHeader("location", req.url!.replace(/\/go\/\d+\//, "/landed/"));
+    }
+    res.end("answered");
+  });
+  // A signal or a hook of its own changes nothing that is sent.
+  const hooks = {
+    beforeRequest: [() => {}],
+    afterResponse: [() => {}],
+    beforeRedirect: [() => {}],
+  };
+  const ways: Array<[string, RequestOptions]> = [
+    ["plain", {}],
+    ["signal", { signal: new AbortController().signal }],
+    ["hooks", { hooks }],
+  ];
+  try {
+    for (const [way, own] of ways) {
+      await using s = new Session({
+        baseUrl: server.origin,
+        headers: { "x-session": "s" },
+        params: { sp: "2" },
+        auth: ["su", "sp"],
+      });
+      const start = server.seen.length;
+      for (const method of ["POST", "PUT", "PATCH", "DELETE"]) {
+        for (const status of [0, 301, 302, 303, 307, 308]) {
+          for (const kind of KINDS) {
+            const go = status ? `go/${status}/` : "";
+            const path = `/${way}/${go}${method}/${kind.name}`;
+            const what = `${method} ${status} ${kind.name} ${way}`;
+            const from = server.seen.length;
+            const r = await s.request(method, path, {
+              ...kind.options(),
+              ...own,
+            });
+            await r.arrayBuffer();
+            assert.equal(r.status, 200, what);
+            const history = r.history.map((h) => h.status);
+            assert.deepEqual(history, status ? [status] : [], what);
+            const seen = server.seen.slice(from);
+            const before = [from > start ? server.seen[from - 1] : undefined]
+              .concat(seen).map((x) => x?.url);
+            const hops = expected(path, method, status, kind, before);
+            assert.deepEqual(seen.map(arrived), hops, what);
+            assertFramed(seen, hops, kind, what);
+          }
+        }
+      }
+    }
+  } finally {
+    await server.close();
+  }
+});

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { echo, serve, type TestServer } from "./_server.ts";
-import { Session } from "../mod.ts";
+import { basicAuth, Session } from "../mod.ts";
 
 async function withServer(
   run: (server: TestServer) => Promise<void>,
@@ -59,13 +59,13 @@ test("session: requests guide — per-request cookies are sent once and not pers
     assert.equal(s.cookies.get("from-my"), undefined);
   }));
 
-test("session: per-request values override for one request only; null removes", () =>
+test("session: per-request values join or override the session's for one request only; null removes", () =>
   withServer(async (server) => {
     await using s = new Session({
       baseUrl: server.origin,
       headers: { "x-a": "session", "x-b": "session" },
       params: { lang: "en", page: 1 },
-      auth: ["u", "p"],
+      auth: ["u", "p:ss"],
     });
     s.cookies.set("jar", "1");
     await (await s.get("/one", {
@@ -75,7 +75,12 @@ test("session: per-request values override for one request only; null removes", 
       cookies: { jar: null, once: "y" },
     })).text();
     await (await s.get("/two")).text();
-    const [one, two] = server.seen;
+    await (await s.head("/three", {
+      headers: { "x-c": "request" },
+      params: { more: 3 },
+      cookies: { once: "z" },
+    })).arrayBuffer();
+    const [one, two, three] = server.seen;
     assert.equal(one.headers["x-a"], "request");
     assert.equal(one.headers["x-b"], undefined);
     assert.equal(one.headers.authorization, undefined);
@@ -83,9 +88,16 @@ test("session: per-request values override for one request only; null removes", 
     assert.equal(one.url, "/one?lang=en&page=2&extra=a&extra=b");
     assert.equal(two.headers["x-a"], "session");
     assert.equal(two.headers["x-b"], "session");
-    assert.equal(two.headers.authorization, basic("u", "p"));
+    assert.equal(two.headers.authorization, basic("u", "p:ss"));
     assert.equal(two.headers.cookie, "jar=1");
     assert.equal(two.url, "/two?lang=en&page=1");
+    // The request's own values join the session's.
+    assert.equal(three.method, "HEAD");
+    assert.equal(three.url, "/three?lang=en&page=1&more=3");
+    assert.equal(three.headers["x-a"], "session");
+    assert.equal(three.headers["x-c"], "request");
+    assert.equal(three.headers.cookie, "jar=1; once=z");
+    assert.equal(three.headers.authorization, basic("u", "p:ss"));
   }));
 
 test("session: settings changed after construction apply to later requests", () =>
@@ -108,6 +120,44 @@ test("session: settings changed after construction apply to later requests", () 
     assert.equal(b.headers["x-late"], undefined);
     assert.equal(b.headers.authorization, undefined);
   }));
+
+test("session: every request reads the session's headers as they are then: set, appended, deleted, replaced", () =>
+  withServer(async (server) => {
+    await using s = new Session({ baseUrl: server.origin });
+    const sent = async () => {
+      await (await s.get("/h")).arrayBuffer();
+      return server.seen.at(-1)!.headers["x-h"];
+    };
+    assert.equal(await sent(), undefined);
+    s.headers.set("x-h", "1");
+    assert.equal(await sent(), "1");
+    s.headers.append("x-h", "2");
+    assert.equal(await sent(), "1, 2");
+    s.headers.delete("x-h");
+    assert.equal(await sent(), undefined);
+    s.headers = new Headers({ "x-h": "replaced" });
+    assert.equal(await sent(), "replaced");
+    s.headers.delete("x-h");
+    assert.equal(await sent(), undefined);
+  }));
+
+test("session: a relative path follows baseUrl changed to another origin between requests", async () => {
+  const one = await serve(echo);
+  const two = await serve(echo);
+  try {
+    await using s = new Session({ baseUrl: `${one.origin}/v1/` });
+    for (const base of [`${one.origin}/v1/`, `${two.origin}/v2/`]) {
+      s.baseUrl = base;
+      await (await s.get("items")).arrayBuffer();
+      await (await s.get("items")).arrayBuffer();
+    }
+    assert.deepEqual(one.seen.map((r) => r.url), ["/v1/items", "/v1/items"]);
+    assert.deepEqual(two.seen.map((r) => r.url), ["/v2/items", "/v2/items"]);
+  } finally {
+    await one.close();
+    await two.close();
+  }
+});
 
 test("session: every verb sends its method", () =>
   withServer(async (server) => {
@@ -133,10 +183,11 @@ test("session: every verb sends its method", () =>
     );
   }));
 
-test("session: json, form and body arrive as sent", () =>
+test("session: json, form and body arrive as sent, each with its Content-Length", () =>
   withServer(async (server) => {
     await using s = new Session({ baseUrl: server.origin });
-    await (await s.post("/json", { json: { a: 1, b: [true, null] } })).text();
+    await (await s.post("/json", { json: { a: 1, b: [true, null], c: "é" } }))
+      .text();
     await (await s.post("/form", { form: { a: "1 2", tag: ["x", "y"] } }))
       .text();
     await (await s.put("/text", { body: "plain" })).text();
@@ -151,8 +202,10 @@ test("session: json, form and body arrive as sent", () =>
       json: [1],
       headers: { "content-type": "application/vnd.api+json" },
     })).text();
-    const [json, form, text, params, blob, bytes, jsonCt] = server.seen;
-    assert.equal(json.body, '{"a":1,"b":[true,null]}');
+    const view = new TextEncoder().encode("..view..").subarray(2, 6);
+    await (await s.post("/view", { body: view })).text();
+    const [json, form, text, params, blob, bytes, jsonCt, viewed] = server.seen;
+    assert.equal(json.body, '{"a":1,"b":[true,null],"c":"é"}');
     assert.equal(json.headers["content-type"], "application/json");
     assert.equal(form.body, "a=1+2&tag=x&tag=y");
     assert.match(
@@ -165,6 +218,14 @@ test("session: json, form and body arrive as sent", () =>
     assert.equal(blob.headers["content-type"], "application/x-test");
     assert.equal(bytes.body, "bytes");
     assert.equal(jsonCt.headers["content-type"], "application/vnd.api+json");
+    // Only the bytes the view covers.
+    assert.equal(viewed.body, "view");
+    // A body held in memory goes with its length in bytes, never chunked.
+    for (const x of server.seen) {
+      const bytes = new TextEncoder().encode(x.body).byteLength;
+      assert.equal(x.headers["content-length"], String(bytes), x.url);
+      assert.equal(x.headers["transfer-encoding"], undefined, x.url);
+    }
   }));
 
 test("session: multipart FormData and a ReadableStream body arrive", () =>
@@ -385,6 +446,29 @@ test("session: bad input gets a clear error and nothing is sent", () =>
         return true;
       });
     }
+    // A GET or HEAD cannot carry a body, however it is given.
+    await assert.rejects(s.get("/x", { body: "no" }), {
+      name: "TypeError",
+      message: "A GET request cannot have a body",
+    });
+    await assert.rejects(s.request("head", "/x", { json: {} }), {
+      name: "TypeError",
+      message: "A HEAD request cannot have a body",
+    });
+    // Deno's Request refuses a GET with a body; Bun's makes one, which send
+    // refuses the same way.
+    let built: Request | undefined;
+    try {
+      built = new Request(`${server.origin}/x`, { method: "GET", body: "no" });
+    } catch (error) {
+      assert.ok(error instanceof TypeError);
+    }
+    if (built !== undefined) {
+      await assert.rejects(s.send(built), {
+        name: "TypeError",
+        message: "A GET request cannot have a body",
+      });
+    }
     assert.throws(
       () => new Session({ baseUrl: "not a url" }),
       /Invalid baseUrl/,
@@ -599,4 +683,29 @@ test("session: send gives every kind of body again on a 307, a 308 and a retry, 
       echo(req, res);
     },
   );
+});
+
+test("session: a FormData body goes whole under its own boundary through an auth function and hooks", async () => {
+  const server = await serve(echo);
+  try {
+    await using s = new Session({
+      baseUrl: server.origin,
+      auth: basicAuth("u", "p"),
+      hooks: { beforeRequest: [(r) => new Request(r, { headers: r.headers })] },
+    });
+    const form = new FormData();
+    form.append("field", "value");
+    await (await s.post("/form", { body: form })).arrayBuffer();
+    const [seen] = server.seen;
+    const type = String(seen.headers["content-type"]);
+    const boundary = type.match(/boundary=(.+)$/)?.[1];
+    assert.ok(boundary, type);
+    assert.match(seen.body, new RegExp(`^--${boundary}\\r\\n`));
+    assert.match(seen.body, /name="field"\r\n\r\nvalue/);
+    assert.equal(seen.headers["transfer-encoding"], undefined);
+    assert.equal(Number(seen.headers["content-length"]), seen.body.length);
+    assert.equal(seen.headers.authorization, `Basic ${btoa("u:p")}`);
+  } finally {
+    await server.close();
+  }
 });

@@ -1,0 +1,107 @@
+/**
+ * Transmit: the innermost stage of every hop. The jar's `Cookie` header is
+ * laid on, the hop goes through the session's stages and transport, and the
+ * response's `Set-Cookie` is stored. A synchronous jar is never awaited.
+ *
+ * @module
+ */
+
+import type { Call } from "./_call.ts";
+import { mergeCookies } from "./merge.ts";
+import type { Hop } from "./_transport.ts";
+
+/**
+ * The `Cookie` header of a hop: the jar's for its URL, with the cookies
+ * given for the request laid over on the first request's origin. The first
+ * hop's header set by hand goes as it is.
+ */
+function cookieHeader(call: Call, url: string, jar: string): string {
+  const { given } = call.cookies;
+  return mergeCookies(
+    jar,
+    given !== undefined && !call.leftFirstOrigin(url) ? given : undefined,
+  );
+}
+
+function setCookie(hop: Hop, header: string): void {
+  if (header === "") hop.headers.delete("cookie");
+  else hop.headers.set("cookie", header);
+}
+
+/**
+ * Lays the call's `Cookie` header on a hop; a promise only for an async jar.
+ *
+ * @param hop the hop, whose headers are changed
+ * @param call its call
+ * @returns nothing, or a promise of nothing
+ */
+export function applyCookies(hop: Hop, call: Call): void | Promise<void> {
+  const rule = call.cookies;
+  if (rule.first !== undefined && call.history.length === 0) {
+    return setCookie(hop, rule.first);
+  }
+  if (!rule.jar) {
+    return setCookie(
+      hop,
+      rule.given !== undefined && !call.leftFirstOrigin(hop.url)
+        ? mergeCookies("", rule.given)
+        : "",
+    );
+  }
+  const header = call.via.cookies.header(hop.url);
+  if (typeof header === "string") {
+    return setCookie(hop, cookieHeader(call, hop.url, header));
+  }
+  return header.then((jar) => setCookie(hop, cookieHeader(call, hop.url, jar)));
+}
+
+function storeCookies(
+  call: Call,
+  response: Response,
+  hop: Hop,
+): void | Promise<void> {
+  const setCookies = response.headers.getSetCookie();
+  if (setCookies.length === 0) return;
+  return call.via.cookies.store(response.url || hop.url, setCookies);
+}
+
+/** Through the stages and the transport; Set-Cookie kept. */
+function send(hop: Hop, call: Call): Promise<Response> {
+  call.hop = hop;
+  let sent: Promise<Response>;
+  try {
+    call.signal.throwIfAborted();
+    sent = call.send(hop);
+  } catch (error) {
+    return Promise.reject(call.transportError(error, hop));
+  }
+  return sent.then((response) => {
+    const stored = storeCookies(call, response, hop);
+    return stored === undefined ? response : stored.then(() => response);
+  }, (error) => {
+    throw call.transportError(error, hop);
+  });
+}
+
+/**
+ * Sends one hop: cookies on, through the stages and transport, cookies kept.
+ * Not an async function: with a synchronous jar, a hop takes one `then`.
+ *
+ * @param hop the hop
+ * @param call its call
+ * @returns the response
+ */
+export function transmit(hop: Hop, call: Call): Promise<Response> {
+  // A proxy's credentials are for the proxy alone, never for an origin
+  // (requests CVE-2023-32681, undici CVE-2024-24758).
+  hop.headers.delete("proxy-authorization");
+  let applied: void | Promise<void>;
+  try {
+    applied = applyCookies(hop, call);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return applied === undefined
+    ? send(hop, call)
+    : applied.then(() => send(hop, call));
+}

@@ -1,0 +1,169 @@
+// The HTTP cache inside a session: redirects followed from the store, the
+// jar beside it, credentials keeping entries apart, per-request control.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { cacheStatus, HttpCache } from "../cache.ts";
+import { Session } from "../mod.ts";
+import { origin, TestClock } from "./_cache.ts";
+
+test("a cached 301 is followed by the session without the network", async () => {
+  const clock = new TestClock();
+  const server = await origin(clock, (req, res) => {
+    if (req.url === "/old") {
+      res.writeHead(301, { location: "/new", "cache-control": "max-age=3600" });
+      return res.end();
+    }
+    res.setHeader("cache-control", "max-age=60");
+    res.end("new place");
+  });
+  await using cache = new HttpCache({ clock: clock.read });
+  await using s = new Session({
+    baseUrl: server.origin,
+    cache,
+  });
+  try {
+    const first = await s.get("/old");
+    assert.equal(await first.text(), "new place");
+    await cache.idle();
+    const again = await s.get("/old");
+    assert.equal(await again.text(), "new place");
+    assert.equal(again.url, `${server.origin}/new`);
+    assert.equal(again.history.length, 1);
+    assert.equal(again.history[0].status, 301);
+    assert.equal(cacheStatus(again)?.hit, true);
+    assert.deepEqual(server.seen.map((x) => x.url), ["/old", "/new"]);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a miss's Set-Cookie reaches the jar once; a hit replays none", async () => {
+  const clock = new TestClock();
+  const server = await origin(clock, (_req, res) => {
+    res.setHeader("cache-control", "max-age=60");
+    // A cookie for another path, so that /page's own Cookie stays the same.
+    res.setHeader("set-cookie", "visit=1; Path=/elsewhere");
+    res.end("page");
+  });
+  await using cache = new HttpCache({ clock: clock.read });
+  await using s = new Session({
+    baseUrl: server.origin,
+    cache,
+  });
+  try {
+    await (await s.get("/page")).text();
+    await cache.idle();
+    assert.equal(s.cookies.get("visit"), "1");
+    s.cookies.delete("visit");
+    const hit = await s.get("/page");
+    await hit.text();
+    assert.equal(cacheStatus(hit)?.hit, true);
+    assert.equal(s.cookies.get("visit"), undefined);
+    assert.equal(server.seen.length, 1);
+  } finally {
+    await server.close();
+  }
+});
+
+test("two sessions with different auth on one cache get their own responses; a cookie the jar sends is part of the identity", async () => {
+  const clock = new TestClock();
+  const server = await origin(clock, (req, res) => {
+    res.setHeader("cache-control", "max-age=60");
+    if (req.url === "/login") res.setHeader("set-cookie", "sid=abc; Path=/");
+    res.end(`${req.headers.authorization} ${req.headers.cookie}`);
+  });
+  await using cache = new HttpCache({ clock: clock.read });
+  await using alice = new Session({
+    baseUrl: server.origin,
+    auth: ["alice", "pw"],
+    cache,
+  });
+  await using bob = new Session({
+    baseUrl: server.origin,
+    auth: ["bob", "pw"],
+    cache,
+  });
+  try {
+    const a = await (await alice.get("/me")).text();
+    const b = await (await bob.get("/me")).text();
+    assert.notEqual(a, b);
+    await cache.idle();
+    assert.equal(await (await alice.get("/me")).text(), a);
+    assert.equal(await (await bob.get("/me")).text(), b);
+    assert.equal(server.seen.length, 2);
+    await (await alice.get("/login")).text();
+    const after = await (await alice.get("/me")).text();
+    assert.match(after, /sid=abc/);
+    assert.equal(server.seen.length, 4);
+  } finally {
+    await server.close();
+  }
+});
+
+test("stale-if-error answers the session's hop, so its retry policy has nothing to retry", async () => {
+  const clock = new TestClock();
+  let down = false;
+  const server = await origin(clock, (_req, res) => {
+    if (down) {
+      res.statusCode = 503;
+      return res.end("down");
+    }
+    res.setHeader("cache-control", "max-age=10, stale-if-error=600");
+    res.end("kept");
+  });
+  await using cache = new HttpCache({ clock: clock.read });
+  await using s = new Session({
+    baseUrl: server.origin,
+    retry: { limit: 2 },
+    cache,
+  });
+  try {
+    await (await s.get("/x")).text();
+    await cache.idle();
+    down = true;
+    clock.tick(60);
+    const r = await s.get("/x");
+    assert.equal(await r.text(), "kept");
+    assert.equal(r.retryCount, 0);
+    assert.equal(cacheStatus(r)?.detail, "stale-if-error");
+    assert.equal(server.seen.length, 2);
+  } finally {
+    await server.close();
+  }
+});
+
+test("the cache option: cache: null turns it off for one request; the status is on the response and on each hop of its history", async () => {
+  const clock = new TestClock();
+  const server = await origin(clock, (req, res) => {
+    res.setHeader("cache-control", "max-age=60");
+    if (req.url === "/moved") {
+      res.writeHead(301, { location: "/page" });
+      return res.end();
+    }
+    res.end("page");
+  });
+  await using cache = new HttpCache({ clock: clock.read });
+  await using s = new Session({ baseUrl: server.origin, cache });
+  try {
+    await (await s.get("/moved")).text();
+    await cache.idle();
+    const hit = await s.get("/moved");
+    await hit.text();
+    assert.equal(hit.cacheStatus?.hit, true);
+    assert.equal(cacheStatus(hit.history[0])?.hit, true);
+    assert.equal(server.seen.length, 2);
+    const bypass = await s.get("/page", { cache: null });
+    await bypass.text();
+    assert.equal(bypass.cacheStatus, undefined);
+    assert.equal(server.seen.length, 3);
+    // Another cache for one request: the session's is not consulted.
+    await using other = new HttpCache({ clock: clock.read });
+    const fresh = await s.get("/page", { cache: other });
+    await fresh.text();
+    assert.equal(fresh.cacheStatus?.hit, false);
+    assert.equal(server.seen.length, 4);
+    assert.equal(s.cache, cache);
+  } finally {
+    await server.close();
+  }
+});
