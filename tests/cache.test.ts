@@ -395,11 +395,11 @@ test("§5.2.1: request no-cache and max-age=0 validate a fresh response; Pragma:
   try {
     await t.get(t.url("/n"));
     for (
-      const headers of <Record<string, string>[]> [
+      const headers of [
         { "cache-control": "no-cache" },
         { "cache-control": "max-age=0" },
         { pragma: "no-cache" },
-      ]
+      ] as Record<string, string>[]
     ) {
       t.clock.tick(1); // a revalidation made it new again
       const r = await t.get(t.url("/n"), { headers });

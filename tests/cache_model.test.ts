@@ -86,7 +86,12 @@ class Origin {
   readonly resources = new Map<string, Resource>();
   requests = 0;
   notModified = 0;
-  constructor(readonly rng: Rng, readonly clock: TestClock) {}
+  readonly rng: Rng;
+  readonly clock: TestClock;
+  constructor(rng: Rng, clock: TestClock) {
+    this.rng = rng;
+    this.clock = clock;
+  }
 
   add(url: string): void {
     this.resources.set(url, {
