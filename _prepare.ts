@@ -252,21 +252,37 @@ function hrefOf(
   return href;
 }
 
+/**
+ * The `Content-Type` the Fetch standard gives a body fetch would type
+ * itself: set on the hop, so that every runtime sends it (Bun gives a string
+ * none) and a transport or stage sees it.
+ */
+function typeOf(body: BodyInit): string | undefined {
+  if (typeof body === "string") return "text/plain;charset=UTF-8";
+  if (body instanceof URLSearchParams) {
+    return "application/x-www-form-urlencoded;charset=UTF-8";
+  }
+  return undefined;
+}
+
 function bodyOf(parts: RequestParts, headers: Headers): BodyInit | null {
   const given = (parts.json !== undefined ? 1 : 0) +
     (parts.form !== undefined ? 1 : 0) + (parts.body != null ? 1 : 0);
   if (given > 1) throw new TypeError("Give only one of json, form and body");
+  let body: BodyInit | null;
+  let type: string | undefined;
   if (parts.json !== undefined) {
-    const text = jsonBody(parts.json);
-    if (!headers.has("content-type")) {
-      headers.set("content-type", "application/json");
-    }
-    return text;
+    body = jsonBody(parts.json);
+    type = "application/json";
+  } else if (parts.form !== undefined) {
+    body = mergeParams(new URLSearchParams(), parts.form);
+  } else body = parts.body ?? null;
+  if (body === null) return null;
+  type ??= typeOf(body);
+  if (type !== undefined && !headers.has("content-type")) {
+    headers.set("content-type", type);
   }
-  if (parts.form !== undefined) {
-    return mergeParams(new URLSearchParams(), parts.form);
-  }
-  return parts.body ?? null;
+  return body;
 }
 
 /** Credentials in the URL count unless the request gave its own. */

@@ -177,8 +177,11 @@ export class Session implements AsyncDisposable, Disposable {
     ) {
       throw new TypeError("transport must be a function of the hop");
     }
-    const pool = this.pool;
-    const transport = options.transport ?? ((hop: Hop) => poolSend(pool, hop));
+    const pool = this.pool.transport;
+    // Decoded where the network's responses come in: a user's transport
+    // builds its own Response, which no runtime's fetch decoded.
+    const transport = options.transport ??
+      ((hop: Hop) => pool(hop).then(decodeBody));
     const stages = options.stages ?? [];
     const sendWith = (cache: HttpCache | undefined) =>
       compose(
@@ -561,26 +564,4 @@ export class Session implements AsyncDisposable, Disposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-let lastUrl = new URL("http://localhost/");
-/** The pool as the session's transport. */
-function poolSend(pool: Pool, hop: Hop): Promise<Response> {
-  const init: RequestInit = {
-    headers: hop.headers,
-    signal: hop.signal,
-    redirect: "manual",
-  };
-  if (hop.method !== "GET") init.method = hop.method;
-  if (hop.body !== null) init.body = hop.body;
-  if (hop.body instanceof ReadableStream) {
-    (init as { duplex?: string }).duplex = "half";
-  }
-  if (lastUrl.href !== hop.url) lastUrl = new URL(hop.url);
-  // Decoded here, where the network's responses come in: a user's transport
-  // builds its own Response, which no runtime's fetch decoded.
-  return pool.send(lastUrl, hop.url, init, {
-    proxy: hop.proxy,
-    tls: hop.tls,
-  }).then(decodeBody);
 }

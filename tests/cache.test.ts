@@ -394,12 +394,13 @@ test("§5.2.1: request no-cache and max-age=0 validate a fresh response; Pragma:
   });
   try {
     await t.get(t.url("/n"));
+    const asks: Record<string, string>[] = [
+      { "cache-control": "no-cache" },
+      { "cache-control": "max-age=0" },
+      { pragma: "no-cache" },
+    ];
     for (
-      const headers of [
-        { "cache-control": "no-cache" },
-        { "cache-control": "max-age=0" },
-        { pragma: "no-cache" },
-      ] as Record<string, string>[]
+      const headers of asks
     ) {
       t.clock.tick(1); // a revalidation made it new again
       const r = await t.get(t.url("/n"), { headers });
