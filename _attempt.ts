@@ -20,6 +20,7 @@ import {
 } from "./hooks.ts";
 import { trackUpload } from "./progress.ts";
 import { heldBody } from "./resend.ts";
+import { applyCookies } from "./_transmit.ts";
 import type { Hop } from "./_transport.ts";
 
 /** The most times one attempt is re-sent to answer auth challenges. */
@@ -114,13 +115,16 @@ async function challenged(
 /**
  * The attempt stage over the next step.
  *
- * @param next the step below: transmit
+ * @param next the step below: delivery (the cookies are laid on here)
  * @returns the step that runs user code around each hop
  */
 export function attempt(next: Step): Step {
   return async (hop, call) => {
     const auth = call.authFor(hop.url);
     for (let challenges = 0;; challenges++) {
+      // The jar's cookies first, so that user code sees the hop as it goes.
+      const applied = applyCookies(hop, call);
+      if (applied !== undefined) await applied;
       const sent = await outgoing(hop, call, auth);
       const response = await next(sent.hop, call);
       if (

@@ -16,11 +16,10 @@
  * @module
  */
 
-// Codings this runtime's fetch does not decode, that DecompressionStream
-// does. Deno has no zstd DecompressionStream; it never asks for zstd either.
-const LEFT_ENCODED: ReadonlySet<string> = "Deno" in globalThis
-  ? new Set(["deflate", "x-gzip"])
-  : new Set();
+// Codings Deno's fetch does not decode, that DecompressionStream does (the
+// Deno client calls decodeBody). Deno has no zstd DecompressionStream; it
+// never asks for zstd either.
+const LEFT_ENCODED: ReadonlySet<string> = new Set(["deflate", "x-gzip"]);
 
 /**
  * Whether two bytes are a zlib header (RFC 1950 §2.2): deflate (CM 8) with a
@@ -96,9 +95,9 @@ function inflate(
  * otherwise, at the cost of one header lookup. Status, headers and `url` are
  * kept; the body is decoded as it is read.
  *
- * Call it on what the network returned, before anyone reads the body: on the
- * default transport's responses only, never on a `Response` a user's
- * transport or a mock built (fetch did not decode that one on any runtime).
+ * The Deno client calls it on what Deno's fetch returned, before anyone
+ * reads the body; never on a `Response` a user's transport or a mock built
+ * (fetch did not decode that one on any runtime).
  *
  * @example
  * ```ts
@@ -112,11 +111,12 @@ function inflate(
  * @returns the response, its body decoded
  */
 export function decodeBody(response: Response): Response {
-  if (LEFT_ENCODED.size === 0 || response.body === null) return response;
   const coding = response.headers.get("content-encoding");
   if (coding === null) return response;
   const name = coding.trim().toLowerCase();
-  if (!LEFT_ENCODED.has(name)) return response;
+  // Not `response.body` before this: on Deno, looking at it turns the body
+  // into a JS stream, and reading it whole then costs several times more.
+  if (!LEFT_ENCODED.has(name) || response.body === null) return response;
   const body = name === "x-gzip"
     ? response.body.pipeThrough(new DecompressionStream("gzip"))
     : inflate(response.body);

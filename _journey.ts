@@ -10,7 +10,7 @@ import type { Step } from "./_call.ts";
 import type { Plan } from "./_plan.ts";
 import { redirects } from "./_redirects.ts";
 import { retries } from "./_retries.ts";
-import { transmit } from "./_transmit.ts";
+import { deliver, transmit } from "./_transmit.ts";
 import type { Stage, Transport } from "./_transport.ts";
 
 /** The steps of a call, by which stages its plan needs (see chainFor). */
@@ -29,8 +29,7 @@ export function chainFor(p: Plan): Step {
     (p.retry.limit > 0 ? 2 : 0) | (needsAttempt ? 4 : 0);
   let chain = CHAINS.get(key);
   if (chain === undefined) {
-    chain = transmit;
-    if (key & 4) chain = attempt(chain);
+    chain = key & 4 ? attempt(deliver) : transmit;
     if (key & 2) chain = retries(chain);
     if (key & 1) chain = redirects(chain);
     CHAINS.set(key, chain);

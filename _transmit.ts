@@ -1,7 +1,9 @@
 /**
  * Transmit: the innermost stage of every hop. The jar's `Cookie` header is
- * laid on, the hop goes through the session's stages and transport, and the
- * response's `Set-Cookie` is stored. A synchronous jar is never awaited.
+ * laid on (by the attempt, when there is one, so that hooks and credentials
+ * functions see it), the hop goes through the session's stages and
+ * transport, and the response's `Set-Cookie` is stored. A synchronous jar is
+ * never awaited.
  *
  * @module
  */
@@ -36,6 +38,9 @@ function setCookie(hop: Hop, header: string): void {
  * @returns nothing, or a promise of nothing
  */
 export function applyCookies(hop: Hop, call: Call): void | Promise<void> {
+  // A proxy's credentials are for the proxy alone, never for an origin
+  // (requests CVE-2023-32681, undici CVE-2024-24758).
+  hop.headers.delete("proxy-authorization");
   const rule = call.cookies;
   if (rule.first !== undefined && call.history.length === 0) {
     return setCookie(hop, rule.first);
@@ -65,8 +70,16 @@ function storeCookies(
   return call.via.cookies.store(response.url || hop.url, setCookies);
 }
 
-/** Through the stages and the transport; Set-Cookie kept. */
-function send(hop: Hop, call: Call): Promise<Response> {
+/**
+ * Sends a hop whose cookies are on through the stages and the transport,
+ * and keeps its response's Set-Cookie: below the attempt, which lays the
+ * cookies on before user code sees the hop.
+ *
+ * @param hop the hop
+ * @param call its call
+ * @returns the response
+ */
+export function deliver(hop: Hop, call: Call): Promise<Response> {
   call.hop = hop;
   let sent: Promise<Response>;
   try {
@@ -92,9 +105,6 @@ function send(hop: Hop, call: Call): Promise<Response> {
  * @returns the response
  */
 export function transmit(hop: Hop, call: Call): Promise<Response> {
-  // A proxy's credentials are for the proxy alone, never for an origin
-  // (requests CVE-2023-32681, undici CVE-2024-24758).
-  hop.headers.delete("proxy-authorization");
   let applied: void | Promise<void>;
   try {
     applied = applyCookies(hop, call);
@@ -102,6 +112,6 @@ export function transmit(hop: Hop, call: Call): Promise<Response> {
     return Promise.reject(error);
   }
   return applied === undefined
-    ? send(hop, call)
-    : applied.then(() => send(hop, call));
+    ? deliver(hop, call)
+    : applied.then(() => deliver(hop, call));
 }

@@ -61,6 +61,7 @@ import {
   readEnv,
   runtime,
 } from "./_runtime.ts";
+import { decodeBody } from "./_decode.ts";
 import { isIdempotent, sendOnceInit, sourceOf } from "./resend.ts";
 
 export type { Hop };
@@ -329,7 +330,8 @@ function denoClient(
       if (once && source === undefined && !isIdempotent(hop.method)) {
         sendOnceInit(init, freshClient);
       }
-      return fetch(source ?? hop.url, init);
+      // Deno's fetch leaves deflate and x-gzip encoded (see _decode.ts).
+      return fetch(source ?? hop.url, init).then(decodeBody);
     },
     close: () => {
       closed = true;

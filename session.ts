@@ -33,7 +33,6 @@ import { SessionClosedError } from "./errors.ts";
 import { urlProblem } from "./guard.ts";
 import { checkHooks, type Hooks } from "./hooks.ts";
 import { mergeHeaders, mergeParams } from "./merge.ts";
-import { decodeBody } from "./_decode.ts";
 import type {
   RequestOptions,
   SendOptions,
@@ -56,7 +55,6 @@ import { proxyFor, type ProxyOption, snapshotEnv } from "./proxy.ts";
 import { resolveRetry, type RetryInput, type RetryPolicy } from "./retry.ts";
 import { applyCookies } from "./_transmit.ts";
 import { chainFor, compose } from "./_journey.ts";
-import type { Hop } from "./_transport.ts";
 import type { HttpCache } from "./cache.ts";
 
 export type { Auth, AuthFunction } from "./auth.ts";
@@ -177,11 +175,7 @@ export class Session implements AsyncDisposable, Disposable {
     ) {
       throw new TypeError("transport must be a function of the hop");
     }
-    const pool = this.pool.transport;
-    // Decoded where the network's responses come in: a user's transport
-    // builds its own Response, which no runtime's fetch decoded.
-    const transport = options.transport ??
-      ((hop: Hop) => pool(hop).then(decodeBody));
+    const transport = options.transport ?? this.pool.transport;
     const stages = options.stages ?? [];
     const sendWith = (cache: HttpCache | undefined) =>
       compose(

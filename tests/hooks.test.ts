@@ -276,3 +276,37 @@ test("hooks: null drops the session's hooks, per request and per kind", async ()
     await server.close();
   }
 });
+
+test("hooks: beforeRequest sees the hop's Cookie from the jar, on every hop, and what it sets is sent", async () => {
+  const server = await serve((req, res) => {
+    if (req.url === "/start") {
+      res.writeHead(302, { location: "/next", "set-cookie": "hop=2; Path=/" });
+      return res.end();
+    }
+    res.end("ok");
+  });
+  try {
+    const seen: Array<string | null> = [];
+    await using s = new Session({
+      baseUrl: server.origin,
+      hooks: {
+        beforeRequest: [(request) => {
+          seen.push(request.headers.get("cookie"));
+          request.headers.set(
+            "cookie",
+            `${request.headers.get("cookie")}; signed=1`,
+          );
+        }],
+      },
+    });
+    s.cookies.set("jar", "1");
+    await (await s.get("/start")).text();
+    assert.deepEqual(seen, ["jar=1", "jar=1; hop=2"]);
+    assert.deepEqual(server.seen.map((x) => x.headers.cookie), [
+      "jar=1; signed=1",
+      "jar=1; hop=2; signed=1",
+    ]);
+  } finally {
+    await server.close();
+  }
+});

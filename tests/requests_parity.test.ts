@@ -530,8 +530,8 @@ test("parity: an empty deflate body is an empty body, and HEAD has none", () =>
     assert.deepEqual(server.seen.map((x) => x.method), ["GET", "HEAD"]);
   }));
 
-test("parity: decodeBody reads a deflate head split over chunks, and leaves alone what the runtime decodes", async () => {
-  const leftEncoded = "Deno" in globalThis;
+test("parity: decodeBody (what the Deno client calls) reads a deflate head split over chunks, and leaves gzip alone", async () => {
+  const leftEncoded = true;
   for (const bytes of [zlib.deflateSync(TEXT), zlib.deflateRawSync(TEXT)]) {
     // One byte per chunk: the zlib header is seen across two reads.
     let at = 0;
