@@ -4,15 +4,16 @@
  * client sends one hop (see `Hop`) with fetch's own arguments, redirects
  * not followed, and builds no `Request`.
  *
- * | setting | Deno | Bun | Node and others |
- * | --- | --- | --- | --- |
- * | client | `Deno.createHttpClient` | `Bun.FetchSession` | `node:http(s)` agent |
- * | proxy (http, CONNECT for https) | yes | yes | no (throws) |
- * | proxy credentials for an https origin | no (throws: Deno leaks them into the tunnel) | yes | no |
- * | extra CA certificates, client certificate | yes | yes | yes |
- * | `insecure` | through a `node:https` agent of its own (no proxy) | yes | yes |
- * | HTTP/2 by ALPN | yes (`http2`) | no (HTTP/1.1) | no (HTTP/1.1) |
- * | POST on a stale reused connection | sent once (a `Blob` body, or a new connection) | sent once | sent once |
+ * | setting | Deno | Bun | Node | others |
+ * | --- | --- | --- | --- | --- |
+ * | client | `Deno.createHttpClient` | `Bun.FetchSession` | undici `Agent` under Node's fetch | `node:http(s)` agent |
+ * | proxy (http, CONNECT for https) | yes | yes | yes (undici `ProxyAgent`) | no (throws) |
+ * | proxy credentials for an https origin | no (throws: Deno leaks them into the tunnel) | yes | yes | no |
+ * | extra CA certificates, client certificate | yes | yes | yes | yes |
+ * | `insecure` | through a `node:https` agent of its own (no proxy) | yes | yes | yes |
+ * | HTTP/2 by ALPN | yes (`http2`) | no (HTTP/1.1) | no (HTTP/1.1) | no (HTTP/1.1) |
+ * | GET on a stale reused connection | sent again once | sent again once | sent again once | fails |
+ * | POST on a stale reused connection | sent once (a `Blob` body, or a new connection) | sent once | sent once | sent once |
  *
  * Deno's `fetch` applies the environment's proxy variables to every client
  * that names no proxy, and has no option to turn that off; when a request
@@ -20,6 +21,7 @@
  * `_runtime.ts`), Deno uses a `node:http(s)` agent instead (HTTP/1.1).
  * `node:http`, `node:https`, `node:tls` and `node:stream` are loaded on
  * first need only: by such a client, or by Bun's for extra CA certificates.
+ * On Node, undici is loaded with this module; elsewhere, never.
  *
  * @example
  * ```ts

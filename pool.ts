@@ -6,7 +6,8 @@
  * | --- | --- | --- |
  * | Deno | `Deno.createHttpClient` | closes the client's sockets |
  * | Bun | `Bun.FetchSession` | closes the session's idle sockets |
- * | Node and others | a `node:http(s)` keep-alive agent | destroys the agent's sockets |
+ * | Node | an undici `Agent` (or `ProxyAgent`) | destroys the agent's sockets |
+ * | others | a `node:http(s)` keep-alive agent | destroys the agent's sockets |
  *
  * A `maxConnectionsPerOrigin` limit bounds the requests in flight to one
  * origin: a request holds its slot until its response body has been read to
@@ -48,8 +49,9 @@ export interface PoolOptions {
   /**
    * How long, in milliseconds, an idle keep-alive connection is kept before
    * it is closed; a client with no request for that long is closed too.
-   * Default: the runtime's own for connections (Deno 90 s, Bun 5 min), and
-   * clients are kept until evicted by `maxClients`.
+   * Default: the runtime's own for connections (Deno 90 s, Bun 5 min, Node
+   * 4 s or the server's `Keep-Alive` hint), and clients are kept until
+   * evicted by `maxClients`.
    */
   idleTimeout?: number;
   /**
@@ -83,10 +85,10 @@ export interface PoolOptions {
    * second send, for servers that make such requests idempotent (an
    * idempotency key).
    *
-   * Deno only: Bun's client never sends a non-idempotent request twice and
-   * Node's never sends any twice, so this changes nothing there. Idempotent
-   * requests that fail on a stale connection are sent once more,
-   * transparently, wherever the runtime's client does it (Deno and Bun).
+   * Deno only: Bun's and Node's clients never send a non-idempotent request
+   * twice, so this changes nothing there. Idempotent requests that fail on a
+   * stale connection are sent once more, transparently, on Deno, Bun and
+   * Node.
    *
    * @example
    * ```ts

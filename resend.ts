@@ -11,7 +11,8 @@
  * `ReadableStream`), nor on a connection it has just opened (denoland/deno
  * pull requests 32566 and 36415). Deno's `node:http` re-sends any request
  * whose reused socket fails before the response. Bun's `fetch` re-sends only
- * idempotent methods; Node's clients never re-send.
+ * idempotent methods. Node's (undici) never re-sends: `clients.ts` sends an
+ * idempotent hop once more there itself.
  *
  * @example
  * ```ts

@@ -1,10 +1,12 @@
 // The peers, on Node, on the same workload as bench/run.ts: Node's fetch,
-// got + tough-cookie, and ky with tough-cookie through its hooks (ky has no
-// jar of its own). Prints one JSON line of samples, like run.ts.
+// the Session with its live jar, got + tough-cookie, and ky with
+// tough-cookie through its hooks (ky has no jar of its own). Prints one JSON
+// line of samples, like run.ts. Runs on the pinned Node, which strips types.
 import * as http from "node:http";
 import got from "got";
 import ky from "ky";
 import { CookieJar } from "tough-cookie";
+import { Session } from "../mod.ts";
 
 const options = JSON.parse(process.argv[process.argv.length - 1]);
 const base = options.url;
@@ -18,6 +20,16 @@ const contenders = [
       await (await fetch(`${base}/plain`)).arrayBuffer();
     },
   },
+  (() => {
+    const s = new Session({ baseUrl: base });
+    return {
+      name: "Session (live jar)",
+      call: async () => {
+        await (await s.get("/live")).arrayBuffer();
+      },
+      close: () => s.close(),
+    };
+  })(),
   (() => {
     const client = got.extend({
       cookieJar: new CookieJar(),
@@ -84,6 +96,7 @@ for (let rep = 0; rep < options.reps; rep++) {
   }
 }
 agent.destroy();
+for (const { close } of contenders) await close?.();
 console.log(
   JSON.stringify({ runtime: `Node ${process.versions.node}`, samples }),
 );

@@ -62,7 +62,7 @@ const runners = {
     JSON.stringify(o),
   ]],
   bun: (o) => [bin("bun"), ["bench/run.ts", JSON.stringify(o)]],
-  node: (o) => [process.execPath, ["bench/peers.mjs", JSON.stringify(o)]],
+  node: (o) => [bin("node"), ["bench/peers.mjs", JSON.stringify(o)]],
 };
 
 function run(kind, options) {
@@ -157,7 +157,7 @@ try {
     `Machine: ${cpus().length} CPUs (nproc), ${cpuModel()}; ` +
       `${version(bin("deno"), ["--version"])}, Bun ${
         version(bin("bun"), ["--version"])
-      }, Node ${process.versions.node}.`,
+      }, Node ${version(bin("node"), ["--version"]).replace(/^v/, "")}.`,
   );
   say(
     `On Deno and Bun each contender runs in a process of its own beside ` +
@@ -204,7 +204,6 @@ try {
     say("| ours | peer on Node | sequential | 32 in flight |");
     say("| --- | --- | ---: | ---: |");
     for (const [runtime, data] of Object.entries(results)) {
-      if (runtime.startsWith("Node")) continue;
       for (const peer of ["got + tough-cookie", "ky + tough-cookie"]) {
         const ratio = (mode) =>
           (median(data[`Session (live jar)|${mode}`]) /
