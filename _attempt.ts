@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { AuthFunction, ChallengeAuth } from "./auth.ts";
+import type { AuthFunction, ChallengeAuth } from "./_auth.ts";
 import { type Call, requestOf, sameBody, type Step } from "./_call.ts";
 import {
   abortable,
@@ -17,9 +17,9 @@ import {
   type HookContext,
   runAfterResponse,
   runBeforeRequest,
-} from "./hooks.ts";
-import { trackUpload } from "./progress.ts";
-import { heldBody } from "./resend.ts";
+} from "./_hooks.ts";
+import { trackUpload } from "./_progress.ts";
+import { heldBody } from "./_resend.ts";
 import { applyCookies } from "./_transmit.ts";
 import type { Hop } from "./_transport.ts";
 

@@ -10,22 +10,22 @@
  * @module
  */
 
-import type { AuthFunction } from "./auth.ts";
+import type { AuthFunction } from "./_auth.ts";
 import type { HttpCache } from "./cache.ts";
-import { type TlsOptions, UnsupportedTransportError } from "./clients.ts";
+import { type TlsOptions, UnsupportedTransportError } from "./_clients.ts";
 import type { Cookies } from "./cookies.ts";
-import { DeadlineExceeded } from "./deadline.ts";
+import { DeadlineExceeded } from "./_deadline.ts";
 import {
   ConnectionError,
   SessionClosedError,
   SessionError,
   TimeoutError,
-} from "./errors.ts";
+} from "./_errors.ts";
 import type { Plan } from "./_plan.ts";
 import type { CallCookies, Prepared } from "./_prepare.ts";
-import { trackDownload } from "./progress.ts";
-import type { ProxyOption } from "./proxy.ts";
-import { shouldStripAuth } from "./redirect.ts";
+import { trackDownload } from "./_progress.ts";
+import type { ProxyOption } from "./_proxy.ts";
+import { shouldStripAuth } from "./_redirect.ts";
 import type { Hop, Transport } from "./_transport.ts";
 
 /** What a call goes through that belongs to its session. */

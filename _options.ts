@@ -5,17 +5,17 @@
  * @module
  */
 
-import type { Auth } from "./auth.ts";
-import type { TlsOptions } from "./clients.ts";
+import type { Auth } from "./_auth.ts";
+import type { TlsOptions } from "./_clients.ts";
 import type { Cookies } from "./cookies.ts";
 import type { Store } from "tough-cookie";
-import type { Hooks } from "./hooks.ts";
+import type { Hooks } from "./_hooks.ts";
 import type { CookiesInput, HeadersInput, ParamsInput } from "./merge.ts";
 import type { RedirectMode } from "./_plan.ts";
 import type { PoolOptions } from "./pool.ts";
-import type { ProgressCallback } from "./progress.ts";
-import type { ProxyOption } from "./proxy.ts";
-import type { RetryInput } from "./retry.ts";
+import type { ProgressCallback } from "./_progress.ts";
+import type { ProxyOption } from "./_proxy.ts";
+import type { RetryInput } from "./_retry.ts";
 import type { Stage, Transport } from "./_transport.ts";
 import type { CacheStatus, HttpCache } from "./cache.ts";
 

@@ -10,14 +10,14 @@
  * @module
  */
 
-import type { Auth } from "./auth.ts";
+import type { Auth } from "./_auth.ts";
 import type { HttpCache } from "./cache.ts";
-import type { TlsOptions } from "./clients.ts";
-import { type CallHooks, type Hooks, resolveHooks } from "./hooks.ts";
+import type { TlsOptions } from "./_clients.ts";
+import { type CallHooks, type Hooks, resolveHooks } from "./_hooks.ts";
 import { mergeSetting } from "./merge.ts";
-import type { ProgressCallback } from "./progress.ts";
-import type { ProxyOption } from "./proxy.ts";
-import { resolveRetry, type RetryInput, type RetryPolicy } from "./retry.ts";
+import type { ProgressCallback } from "./_progress.ts";
+import type { ProxyOption } from "./_proxy.ts";
+import { resolveRetry, type RetryInput, type RetryPolicy } from "./_retry.ts";
 
 /**
  * How redirects are handled: `"follow"` (the default) follows them, storing

@@ -7,10 +7,10 @@
  * @module
  */
 
-import { type Auth, type AuthFunction, basicAuthorization } from "./auth.ts";
+import { type Auth, type AuthFunction, basicAuthorization } from "./_auth.ts";
 import { jsonBody } from "./_body.ts";
-import { parsedText, redactUrl, urlProblem } from "./guard.ts";
-import { heldBody } from "./resend.ts";
+import { parsedText, redactUrl, urlProblem } from "./_guard.ts";
+import { heldBody } from "./_resend.ts";
 import type { Hop } from "./_transport.ts";
 import {
   appendParams,

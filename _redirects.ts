@@ -8,15 +8,15 @@
  */
 
 import type { Call, Step } from "./_call.ts";
-import { RedirectError, TooManyRedirectsError } from "./errors.ts";
-import { abortable, cancelBody, runBeforeRedirect } from "./hooks.ts";
-import { urlProblem } from "./guard.ts";
+import { RedirectError, TooManyRedirectsError } from "./_errors.ts";
+import { abortable, cancelBody, runBeforeRedirect } from "./_hooks.ts";
+import { urlProblem } from "./_guard.ts";
 import {
   isRedirect,
   redirectMethod,
   resolveLocation,
   shouldStripAuth,
-} from "./redirect.ts";
+} from "./_redirect.ts";
 import { requestOf, sameBody } from "./_call.ts";
 import type { Hop } from "./_transport.ts";
 

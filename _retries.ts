@@ -8,9 +8,9 @@
  */
 
 import { type Call, requestOf, type Step } from "./_call.ts";
-import { ConnectionError, RetryError } from "./errors.ts";
-import { cancelBody, runBeforeRetry } from "./hooks.ts";
-import { mayRetry, retryDelay } from "./retry.ts";
+import { ConnectionError, RetryError } from "./_errors.ts";
+import { cancelBody, runBeforeRetry } from "./_hooks.ts";
+import { mayRetry, retryDelay } from "./_retry.ts";
 import type { Hop } from "./_transport.ts";
 
 /** Waits `ms`, or rejects with the signal's reason when it is aborted. */

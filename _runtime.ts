@@ -170,7 +170,7 @@ function mayRead(api: DenoApi, name: string): boolean {
  *
  * @example
  * ```ts
- * import { readEnv } from "@fetchkit/session/proxy";
+ * import { readEnv } from "./_proxy.ts";
  *
  * readEnv("HTTPS_PROXY"); // e.g. "http://proxy:3128" or undefined
  * ```

@@ -30,7 +30,7 @@
  * @module
  */
 
-import type { TlsOptions } from "./clients.ts";
+import type { TlsOptions } from "./_clients.ts";
 
 /**
  * One hop of a request, fully built, as a {@linkcode Transport} receives it.

@@ -37,7 +37,7 @@ import {
   parseJSONCookies,
   writeFileAtomic,
 } from "./cookiefile.ts";
-import { CookieHeaderCache, VersionedMemoryStore } from "./cookie_cache.ts";
+import { CookieHeaderCache, VersionedMemoryStore } from "./_cookie_cache.ts";
 
 /**
  * Attributes of a cookie set through {@linkcode Cookies.set}.

@@ -34,7 +34,7 @@
  */
 
 import type { Hop, Stage, Transport } from "./_transport.ts";
-import { SessionError } from "./errors.ts";
+import { SessionError } from "./_errors.ts";
 import {
   describeRequest,
   type Miss,
@@ -57,8 +57,8 @@ import {
 } from "./_mock_har.ts";
 
 export type { Hop, Stage, Transport } from "./_transport.ts";
-export type { TlsOptions } from "./clients.ts";
-export { SessionError } from "./errors.ts";
+export type { TlsOptions } from "./_clients.ts";
+export { SessionError } from "./_errors.ts";
 export type {
   HeaderMatch,
   QueryMatch,

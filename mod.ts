@@ -45,7 +45,7 @@ export {
   bearerAuth,
   type ChallengeAuth,
   digestAuth,
-} from "./auth.ts";
+} from "./_auth.ts";
 export type {
   AfterResponseHook,
   BeforeRedirectHook,
@@ -54,9 +54,9 @@ export type {
   HookContext,
   Hooks,
   RetryState,
-} from "./hooks.ts";
-export type { Progress, ProgressCallback } from "./progress.ts";
-export type { RetryInput, RetryOptions, RetryPolicy } from "./retry.ts";
+} from "./_hooks.ts";
+export type { Progress, ProgressCallback } from "./_progress.ts";
+export type { RetryInput, RetryOptions, RetryPolicy } from "./_retry.ts";
 export { Cookie, CookieJar, MemoryCookieStore, Store } from "tough-cookie";
 export type {
   Callback,
@@ -103,14 +103,14 @@ export type {
   HttpCache,
   StoredResponse,
 } from "./cache.ts";
-export { type TlsOptions, UnsupportedTransportError } from "./clients.ts";
+export { type TlsOptions, UnsupportedTransportError } from "./_clients.ts";
 export {
   matchesNoProxy,
   type ProxyConfig,
   proxyFor,
   type ProxyForOptions,
   type ProxyOption,
-} from "./proxy.ts";
+} from "./_proxy.ts";
 export {
   ConnectionError,
   HTTPError,
@@ -121,4 +121,4 @@ export {
   SessionError,
   TimeoutError,
   TooManyRedirectsError,
-} from "./errors.ts";
+} from "./_errors.ts";

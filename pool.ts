@@ -27,8 +27,8 @@
 
 import type { Hop, Transport } from "./_transport.ts";
 import { unref } from "./_runtime.ts";
-import { type Client, createClient, type TlsOptions } from "./clients.ts";
-import { requestBody } from "./resend.ts";
+import { type Client, createClient, type TlsOptions } from "./_clients.ts";
+import { requestBody } from "./_resend.ts";
 
 /**
  * Options of a {@linkcode Pool}.

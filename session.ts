@@ -15,14 +15,14 @@
  * @module
  */
 
-import type { Auth } from "./auth.ts";
+import type { Auth } from "./_auth.ts";
 import { Call, type Via } from "./_call.ts";
-import type { TlsOptions } from "./clients.ts";
+import type { TlsOptions } from "./_clients.ts";
 import { Cookies } from "./cookies.ts";
-import { Deadlines } from "./deadline.ts";
-import { SessionClosedError } from "./errors.ts";
-import { urlProblem } from "./guard.ts";
-import { checkHooks, type Hooks } from "./hooks.ts";
+import { Deadlines } from "./_deadline.ts";
+import { SessionClosedError } from "./_errors.ts";
+import { urlProblem } from "./_guard.ts";
+import { checkHooks, type Hooks } from "./_hooks.ts";
 import { mergeHeaders, mergeParams } from "./merge.ts";
 import type {
   RequestOptions,
@@ -41,14 +41,14 @@ import {
   requestFor,
   UrlResolver,
 } from "./_prepare.ts";
-import type { ProgressCallback } from "./progress.ts";
-import { proxyFor, type ProxyOption, snapshotEnv } from "./proxy.ts";
-import { resolveRetry, type RetryInput, type RetryPolicy } from "./retry.ts";
+import type { ProgressCallback } from "./_progress.ts";
+import { proxyFor, type ProxyOption, snapshotEnv } from "./_proxy.ts";
+import { resolveRetry, type RetryInput, type RetryPolicy } from "./_retry.ts";
 import { applyCookies } from "./_transmit.ts";
 import { chainFor, sender } from "./_journey.ts";
 import type { HttpCache } from "./cache.ts";
 
-export type { Auth, AuthFunction } from "./auth.ts";
+export type { Auth, AuthFunction } from "./_auth.ts";
 export type { RedirectMode } from "./_plan.ts";
 export type {
   RequestOptions,

@@ -20,7 +20,7 @@
 //   floor.ts '{"url":…,"step":…,"path":…,"inflight":…,"pairs":…}'
 // prints one JSON line: the median ratio of the pairs and their quartiles.
 import process from "node:process";
-import { Deadlines } from "../deadline.ts";
+import { Deadlines } from "../_deadline.ts";
 import { Cookies, Session } from "../mod.ts";
 import { measure } from "./contenders.ts";
 import { LIVE_COOKIE } from "./server.mjs";

@@ -10,7 +10,7 @@ import {
   digestAuth,
   Session,
 } from "../mod.ts";
-import { md5Hex } from "../md5.ts";
+import { md5Hex } from "../_md5.ts";
 
 const BASIC_USER_PASS = `Basic ${btoa("user:pass")}`;
 

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { CookieJar, MemoryCookieStore } from "tough-cookie";
 import { serve, type TestServer } from "./_server.ts";
 import { Cookies, Session } from "../mod.ts";
-import { CookieHeaderCache, VersionedMemoryStore } from "../cookie_cache.ts";
+import { CookieHeaderCache, VersionedMemoryStore } from "../_cookie_cache.ts";
 
 /** Serves: /set?c=<Set-Cookie> sets it; every path answers. */
 function cookieServer(): Promise<TestServer> {

@@ -8,8 +8,8 @@ import {
   redirectMethod,
   resolveLocation,
   shouldStripAuth,
-} from "../redirect.ts";
-import { RedirectError } from "../errors.ts";
+} from "../_redirect.ts";
+import { RedirectError } from "../_errors.ts";
 
 const u = (s: string) => new URL(s);
 

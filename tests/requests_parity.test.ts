@@ -12,7 +12,7 @@ import * as zlib from "node:zlib";
 import { echo, type Handler, serve, type TestServer } from "./_server.ts";
 import { type Algorithm, digestHandler, expectedResponse } from "./_digest.ts";
 import { digestAuth, type HeadersInput, Session } from "../mod.ts";
-import { resolveLocation } from "../redirect.ts";
+import { resolveLocation } from "../_redirect.ts";
 import { jsonBody } from "../_body.ts";
 import { decodeBody } from "../_decode.ts";
 

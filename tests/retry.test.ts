@@ -13,7 +13,7 @@ import {
   parseRetryAfter,
   resolveRetry,
   retryDelay,
-} from "../retry.ts";
+} from "../_retry.ts";
 
 /** A server that answers `statuses` in turn, then 200 "ok". */
 function sequence(

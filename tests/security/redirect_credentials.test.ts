@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { echo, serve, type TestServer } from "../_server.ts";
-import { shouldStripAuth } from "../../redirect.ts";
+import { shouldStripAuth } from "../../_redirect.ts";
 import { Session } from "../../mod.ts";
 
 /** A server that redirects every request to `target` with `status`. */

@@ -10,7 +10,7 @@
  * @example
  * ```ts
  * import { CookieJar } from "tough-cookie";
- * import { CookieHeaderCache, VersionedMemoryStore } from "./cookie_cache.ts";
+ * import { CookieHeaderCache, VersionedMemoryStore } from "./_cookie_cache.ts";
  *
  * const jar = new CookieJar(new VersionedMemoryStore());
  * const cache = new CookieHeaderCache(jar);
@@ -34,7 +34,7 @@ type Callback = (error: Error | null, result?: unknown) => void;
  * @example
  * ```ts
  * import { CookieJar } from "tough-cookie";
- * import { VersionedMemoryStore } from "./cookie_cache.ts";
+ * import { VersionedMemoryStore } from "./_cookie_cache.ts";
  *
  * const store = new VersionedMemoryStore();
  * const jar = new CookieJar(store);
@@ -209,7 +209,7 @@ const MAX_AGE = /max-age/i;
  * @example
  * ```ts
  * import { CookieJar } from "tough-cookie";
- * import { CookieHeaderCache, VersionedMemoryStore } from "./cookie_cache.ts";
+ * import { CookieHeaderCache, VersionedMemoryStore } from "./_cookie_cache.ts";
  *
  * const cache = new CookieHeaderCache(new CookieJar(new VersionedMemoryStore()));
  * cache.header("http://example.com/"); // ""

@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { redirectMethod, shouldStripAuth } from "@fetchkit/session/redirect";
+ * import { redirectMethod, shouldStripAuth } from "./_redirect.ts";
  *
  * redirectMethod(303, "PUT"); // "GET"
  * redirectMethod(307, "POST"); // "POST"
@@ -14,8 +14,8 @@
  * @module
  */
 
-import { RedirectError } from "./errors.ts";
-import { redactUrl } from "./guard.ts";
+import { RedirectError } from "./_errors.ts";
+import { redactUrl } from "./_guard.ts";
 
 /**
  * Whether a status is a redirect the session follows: 301, 302, 303, 307 or
@@ -23,7 +23,7 @@ import { redactUrl } from "./guard.ts";
  *
  * @example
  * ```ts
- * import { isRedirect } from "@fetchkit/session/redirect";
+ * import { isRedirect } from "./_redirect.ts";
  *
  * isRedirect(302); // true
  * isRedirect(304); // false
@@ -44,7 +44,7 @@ export function isRedirect(status: number): boolean {
  *
  * @example
  * ```ts
- * import { redirectMethod } from "@fetchkit/session/redirect";
+ * import { redirectMethod } from "./_redirect.ts";
  *
  * redirectMethod(302, "POST"); // "GET"
  * redirectMethod(302, "PUT"); // "PUT"
@@ -73,7 +73,7 @@ function defaultPort(protocol: string): string {
  *
  * @example
  * ```ts
- * import { shouldStripAuth } from "@fetchkit/session/redirect";
+ * import { shouldStripAuth } from "./_redirect.ts";
  *
  * shouldStripAuth(new URL("http://a.test/"), new URL("https://a.test/")); // false
  * shouldStripAuth(new URL("https://a.test/"), new URL("http://a.test/")); // true
@@ -123,7 +123,7 @@ function locationText(location: string): string {
  *
  * @example
  * ```ts
- * import { resolveLocation } from "@fetchkit/session/redirect";
+ * import { resolveLocation } from "./_redirect.ts";
  *
  * resolveLocation("/next", "http://a.test/start#top").href;
  * // "http://a.test/next#top"

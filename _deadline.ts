@@ -13,7 +13,7 @@
  *
  * @example
  * ```ts
- * import { Deadlines, DeadlineExceeded } from "./deadline.ts";
+ * import { Deadlines, DeadlineExceeded } from "./_deadline.ts";
  *
  * const deadlines = new Deadlines();
  * const controller = new AbortController();
@@ -39,7 +39,7 @@ import { unref } from "./_runtime.ts";
  *
  * @example
  * ```ts
- * import { DeadlineExceeded } from "./deadline.ts";
+ * import { DeadlineExceeded } from "./_deadline.ts";
  *
  * new DeadlineExceeded(false).closed; // false
  * ```
@@ -72,7 +72,7 @@ type TimerHandle = ReturnType<typeof setTimeout>;
  *
  * @example
  * ```ts
- * import { Deadlines } from "./deadline.ts";
+ * import { Deadlines } from "./_deadline.ts";
  *
  * const deadlines = new Deadlines();
  * const r = await deadlines.wait(fetch("http://127.0.0.1:8080/"), 5_000);
@@ -159,7 +159,7 @@ export class Deadlines {
    *
    * @example
    * ```ts
-   * import { Deadlines } from "./deadline.ts";
+   * import { Deadlines } from "./_deadline.ts";
    *
    * new Deadlines().close();
    * ```

@@ -19,7 +19,7 @@
  * @module
  */
 
-import { md5Hex } from "./md5.ts";
+import { md5Hex } from "./_md5.ts";
 import { sha512_256Hex } from "./_sha512.ts";
 
 /**

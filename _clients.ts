@@ -25,7 +25,7 @@
  *
  * @example
  * ```ts
- * import { createClient } from "@fetchkit/session/clients";
+ * import { createClient } from "./_clients.ts";
  *
  * const url = "http://127.0.0.1:8080/";
  * const client = createClient(new URL(url), {});
@@ -62,7 +62,7 @@ import {
   runtime,
 } from "./_runtime.ts";
 import { decodeBody } from "./_decode.ts";
-import { isIdempotent, sendOnceInit, sourceOf } from "./resend.ts";
+import { isIdempotent, sendOnceInit, sourceOf } from "./_resend.ts";
 
 export type { Hop };
 
@@ -100,7 +100,7 @@ export interface TlsOptions {
  *
  * @example
  * ```ts
- * import type { ClientSettings } from "@fetchkit/session/clients";
+ * import type { ClientSettings } from "./_clients.ts";
  *
  * const s: ClientSettings = { proxy: null, http2: true };
  * ```
@@ -130,7 +130,7 @@ export interface ClientSettings {
  *
  * @example
  * ```ts
- * import type { Client } from "@fetchkit/session/clients";
+ * import type { Client } from "./_clients.ts";
  *
  * const direct: Client = {
  *   send: (hop) =>
@@ -214,7 +214,7 @@ function fetchInit(hop: Hop, source: Request | undefined): FetchInit {
  *
  * @example
  * ```ts
- * import { createClient } from "@fetchkit/session/clients";
+ * import { createClient } from "./_clients.ts";
  *
  * const client = createClient(new URL("https://127.0.0.1:8443/"), {
  *   tls: { insecure: true },

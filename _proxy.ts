@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * import { matchesNoProxy, proxyFor } from "@fetchkit/session/proxy";
+ * import { matchesNoProxy, proxyFor } from "./_proxy.ts";
  *
  * proxyFor(new URL("https://api.test/"), "http://user:pass@proxy:3128", {
  *   trustEnv: false,
@@ -80,7 +80,7 @@ const PROXY_VARIABLES = [
  *
  * @example
  * ```ts
- * import { proxyFor, snapshotEnv } from "@fetchkit/session/proxy";
+ * import { proxyFor, snapshotEnv } from "./_proxy.ts";
  *
  * const env = snapshotEnv();
  * proxyFor(new URL("https://api.test/"), undefined, { trustEnv: true, env });
@@ -144,7 +144,7 @@ function envValue(
  *
  * @example
  * ```ts
- * import { parseProxyUrl } from "@fetchkit/session/proxy";
+ * import { parseProxyUrl } from "./_proxy.ts";
  *
  * parseProxyUrl("proxy:3128").href; // "http://proxy:3128/"
  * ```
@@ -185,7 +185,7 @@ export function parseProxyUrl(value: string | URL): URL {
  *
  * @example
  * ```ts
- * import { proxyFor } from "@fetchkit/session/proxy";
+ * import { proxyFor } from "./_proxy.ts";
  *
  * const env = (name: string) =>
  *   ({ HTTPS_PROXY: "http://env-proxy:3128", NO_PROXY: "internal" })[name];
@@ -297,7 +297,7 @@ function ipInRange(host: string, pattern: string): boolean | undefined {
  *
  * @example
  * ```ts
- * import { matchesNoProxy } from "@fetchkit/session/proxy";
+ * import { matchesNoProxy } from "./_proxy.ts";
  *
  * matchesNoProxy(new URL("http://api.example.com/"), ".example.com"); // true
  * matchesNoProxy(new URL("http://badexample.com/"), "example.com"); // false

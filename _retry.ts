@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * import { resolveRetry, retryDelay } from "@fetchkit/session/retry";
+ * import { resolveRetry, retryDelay } from "./_retry.ts";
  *
  * const policy = resolveRetry(undefined, { limit: 3, backoff: 100 });
  * policy.methods.has("POST"); // false: POST is retried only on request
@@ -89,7 +89,7 @@ export type RetryInput = RetryOptions | number | null;
  *
  * @example
  * ```ts
- * import { resolveRetry } from "@fetchkit/session/retry";
+ * import { resolveRetry } from "./_retry.ts";
  *
  * const policy = resolveRetry(2, undefined);
  * policy.limit; // 2
@@ -123,7 +123,7 @@ const RETRY_AFTER_STATUSES = new Set([413, 429, 503]);
  *
  * @example
  * ```ts
- * import { DEFAULT_RETRY } from "@fetchkit/session/retry";
+ * import { DEFAULT_RETRY } from "./_retry.ts";
  *
  * DEFAULT_RETRY.maxDelay; // 10_000
  * ```
@@ -154,7 +154,7 @@ function checkMs(value: number, what: string): number {
  *
  * @example
  * ```ts
- * import { resolveRetry } from "@fetchkit/session/retry";
+ * import { resolveRetry } from "./_retry.ts";
  *
  * const session = resolveRetry(undefined, { limit: 2, statusCodes: [503] });
  * resolveRetry(session, 5).statusCodes.has(503); // true
@@ -208,7 +208,7 @@ export function resolveRetry(
  *
  * @example
  * ```ts
- * import { parseRetryAfter } from "@fetchkit/session/retry";
+ * import { parseRetryAfter } from "./_retry.ts";
  *
  * parseRetryAfter("120"); // 120_000
  * parseRetryAfter("Wed, 21 Oct 2015 07:28:00 GMT", Date.UTC(2015, 9, 21, 7, 27)); // 60_000
@@ -240,7 +240,7 @@ export function parseRetryAfter(
  *
  * @example
  * ```ts
- * import { backoffDelay, resolveRetry } from "@fetchkit/session/retry";
+ * import { backoffDelay, resolveRetry } from "./_retry.ts";
  *
  * const policy = resolveRetry(undefined, { backoff: 100, maxDelay: 1_000 });
  * backoffDelay(policy, 3, () => 0.5); // 200: half of 400
@@ -272,7 +272,7 @@ export function backoffDelay(
  *
  * @example
  * ```ts
- * import { mayRetry, resolveRetry } from "@fetchkit/session/retry";
+ * import { mayRetry, resolveRetry } from "./_retry.ts";
  *
  * mayRetry(resolveRetry(undefined, 2), "POST", 0); // false
  * ```
@@ -298,7 +298,7 @@ export function mayRetry(
  *
  * @example
  * ```ts
- * import { resolveRetry, retryDelay } from "@fetchkit/session/retry";
+ * import { resolveRetry, retryDelay } from "./_retry.ts";
  *
  * const policy = resolveRetry(undefined, { limit: 2, maxDelay: 5_000 });
  * const busy = new Response(null, {

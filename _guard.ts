@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { redactUrl } from "@fetchkit/session/guard";
+ * import { redactUrl } from "./_guard.ts";
  *
  * redactUrl("https://user:pw@a.test/x?token=s3cret"); // "https://a.test/x?…"
  * ```
@@ -19,7 +19,7 @@
  *
  * @example
  * ```ts
- * import { redactUrl } from "@fetchkit/session/guard";
+ * import { redactUrl } from "./_guard.ts";
  *
  * redactUrl("https://user:pw@a.test/x?token=s3cret"); // "https://a.test/x?…"
  * ```
@@ -47,7 +47,7 @@ export function redactUrl(text: string): string {
  *
  * @example
  * ```ts
- * import { MAX_URL_LENGTH } from "@fetchkit/session/guard";
+ * import { MAX_URL_LENGTH } from "./_guard.ts";
  *
  * MAX_URL_LENGTH; // 32768
  * ```
@@ -61,7 +61,7 @@ export const MAX_URL_LENGTH = 32_768;
  *
  * @example
  * ```ts
- * import { urlProblem } from "@fetchkit/session/guard";
+ * import { urlProblem } from "./_guard.ts";
  *
  * urlProblem("http://127.0.0.1/"); // undefined
  * urlProblem("http://127.0.0.1/" + "a".repeat(40_000)); // "URL too long: …"
@@ -85,7 +85,7 @@ export function urlProblem(href: string): string | undefined {
  *
  * @example
  * ```ts
- * import { parsedText } from "@fetchkit/session/guard";
+ * import { parsedText } from "./_guard.ts";
  *
  * parsedText(" ht\ttp://a.test/\n"); // "http://a.test/"
  * ```

@@ -16,7 +16,7 @@
  *
  * @example
  * ```ts
- * import { isIdempotent } from "./resend.ts";
+ * import { isIdempotent } from "./_resend.ts";
  *
  * isIdempotent("PUT"); // true
  * isIdempotent("POST"); // false
@@ -37,7 +37,7 @@ const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
  *
  * @example
  * ```ts
- * import { isIdempotent } from "./resend.ts";
+ * import { isIdempotent } from "./_resend.ts";
  *
  * isIdempotent("get"); // true: fetch sends it as GET
  * isIdempotent("PATCH"); // false
@@ -90,7 +90,7 @@ function asBlob(
  *
  * @example
  * ```ts
- * import { sendOnceInit } from "./resend.ts";
+ * import { sendOnceInit } from "./_resend.ts";
  *
  * const init: RequestInit = { method: "POST", body: "amount=100", headers: new Headers() };
  * sendOnceInit(init, () => undefined);
@@ -141,7 +141,7 @@ function soon(): Promise<typeof LATER> {
  *
  * @example
  * ```ts
- * import { heldBody } from "./resend.ts";
+ * import { heldBody } from "./_resend.ts";
  *
  * const r = new Request("http://127.0.0.1:8080/", { method: "POST", body: "x" });
  * const bytes = await heldBody(r); // Uint8Array [ 120 ]
@@ -192,7 +192,7 @@ const sources = new WeakMap<ReadableStream, Request>();
  *
  * @example
  * ```ts
- * import { requestBody } from "./resend.ts";
+ * import { requestBody } from "./_resend.ts";
  *
  * const form = new FormData();
  * form.set("a", "1");
@@ -221,7 +221,7 @@ export async function requestBody(request: Request): Promise<BodyInit | null> {
  *
  * @example
  * ```ts
- * import { sourceOf } from "./resend.ts";
+ * import { sourceOf } from "./_resend.ts";
  * import type { Hop } from "./_transport.ts";
  *
  * const send = (hop: Hop) => fetch(sourceOf(hop) ?? hop.url, { method: hop.method });
