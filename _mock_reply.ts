@@ -122,22 +122,6 @@ export function abortable<T>(
   });
 }
 
-/** Resolves after `ms`, or rejects when the signal aborts, timer cleared. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
 /**
  * Never settles by itself: only the signal's abort ends it. Like the open
  * connection of a server that does not answer, it keeps the process alive

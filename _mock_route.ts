@@ -7,10 +7,10 @@
 
 import type { Hop } from "./_transport.ts";
 import { compileMatch, type Matcher, type RouteMatch } from "./_mock_match.ts";
+import { sleep } from "./_retries.ts";
 import {
   abortable,
   type MockReply,
-  sleep,
   stalled,
   toResponse,
 } from "./_mock_reply.ts";
