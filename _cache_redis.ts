@@ -3,7 +3,7 @@
 // variant can serve nothing more; both expire with the longest-lived one.
 
 import { Buffer } from "node:buffer";
-import { createClient } from "redis";
+import { RedisLink } from "./_redis_link.ts";
 import type { CacheStore, StoredResponse } from "./_cache_store.ts";
 import { variantOf } from "./_cache_store.ts";
 import type { RedisCommander } from "./redis.ts";
@@ -28,12 +28,6 @@ export interface RedisCacheStoreOptions {
   url?: string;
   /** The start of every key. Default `"fetchkit:cache"`. */
   prefix?: string;
-}
-
-interface OwnedClient extends RedisCommander {
-  connect(): Promise<unknown>;
-  close(): Promise<void>;
-  readonly isOpen: boolean;
 }
 
 // KEYS: the key's hash of variants (variant → JSON), and its index
@@ -132,9 +126,7 @@ function decode(json: string): StoredResponse | undefined {
 export class RedisCacheStore implements CacheStore, AsyncDisposable {
   /** The start of every key. */
   readonly prefix: string;
-  #client: RedisCommander | undefined;
-  #connecting: Promise<RedisCommander> | undefined;
-  #owned: OwnedClient | undefined;
+  readonly #link: RedisLink;
   #sha: Promise<string> | undefined;
 
   /**
@@ -147,15 +139,9 @@ export class RedisCacheStore implements CacheStore, AsyncDisposable {
       throw new TypeError("RedisCacheStore needs a client or a url (one)");
     }
     this.prefix = options.prefix ?? "fetchkit:cache";
-    if (options.client) {
-      this.#client = options.client;
-    } else {
-      const client = createClient({ url: options.url });
-      // Without a listener an error event would crash the process; commands
-      // still reject, and the cache treats that as a miss.
-      client.on("error", () => {});
-      this.#owned = client as unknown as OwnedClient;
-    }
+    // A command that fails (the client's error events are listened to) is
+    // a miss for the cache.
+    this.#link = new RedisLink(options.client, options.url);
   }
 
   // The key in braces is a hash tag: on a Redis Cluster, a key's hash and
@@ -166,15 +152,7 @@ export class RedisCacheStore implements CacheStore, AsyncDisposable {
   }
 
   async #command(args: string[]): Promise<unknown> {
-    if (!this.#client) {
-      this.#connecting ??= (async () => {
-        await this.#owned!.connect();
-        this.#client = this.#owned!;
-        return this.#owned!;
-      })();
-      await this.#connecting;
-    }
-    return await this.#client!.sendCommand(args);
+    return await (await this.#link.commander()).sendCommand(args);
   }
 
   /**
@@ -273,14 +251,8 @@ export class RedisCacheStore implements CacheStore, AsyncDisposable {
    * await store.close();
    * ```
    */
-  async close(): Promise<void> {
-    const owned = this.#owned;
-    if (!owned) return;
-    this.#owned = undefined;
-    if (this.#connecting) {
-      await this.#connecting.catch(() => {});
-      if (owned.isOpen) await owned.close();
-    }
+  close(): Promise<void> {
+    return this.#link.close();
   }
 
   /** Closes the store's own client at the end of an `await using` block. */

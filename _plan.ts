@@ -61,19 +61,10 @@ export interface CallSettings {
   cache?: HttpCache | null;
 }
 
-/** The settings in force for one call. */
-export interface Plan {
-  readonly timeout: number | undefined;
-  readonly maxRedirects: number;
+/** The settings in force for one call: the session's, merged, hooks and all. */
+export interface Plan extends Omit<SessionSettings, "hooks"> {
   readonly redirect: RedirectMode;
-  readonly retry: RetryPolicy;
   readonly hooks: CallHooks;
-  readonly auth: Auth | undefined;
-  readonly onDownloadProgress: ProgressCallback | undefined;
-  readonly onUploadProgress: ProgressCallback | undefined;
-  readonly proxy: ProxyOption | undefined;
-  readonly tls: TlsOptions | undefined;
-  readonly cache: HttpCache | undefined;
 }
 
 const NO_HOOKS: CallHooks = Object.freeze({

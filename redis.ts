@@ -37,7 +37,7 @@
  * @module
  */
 
-import { createClient } from "redis";
+import { RedisLink } from "./_redis_link.ts";
 import { Cookie, type Nullable, permuteDomain, Store } from "tough-cookie";
 import type { CookieStoreAbilities } from "./cookies.ts";
 
@@ -356,13 +356,6 @@ ${FORGET_CLOCK}
 return 1
 `;
 
-/** What the store does with a client it made itself. */
-interface OwnedClient extends RedisCommander {
-  connect(): Promise<unknown>;
-  close(): Promise<void>;
-  readonly isOpen: boolean;
-}
-
 type Finish<T> = (error: Error | null, result?: T) => void;
 
 /** Runs `work`, and hands its result to a callback when tough-cookie gave one. */
@@ -424,9 +417,7 @@ export class RedisCookieStore extends Store
   readonly maxCookiesPerDomain: number;
   /** The total cap, see {@linkcode RedisCookieStoreOptions.maxCookies}. */
   readonly maxCookies: number;
-  #client: RedisCommander | undefined;
-  #connecting: Promise<RedisCommander> | undefined;
-  #owned: OwnedClient | undefined;
+  readonly #link: RedisLink;
   readonly #shas = new Map<string, Promise<string>>();
 
   /**
@@ -457,30 +448,11 @@ export class RedisCookieStore extends Store
       (c) => `%${c === "{" ? "7B" : "7D"}`,
     );
     this.keyBase = `${prefix}:{${session}}`;
-    if (options.client) {
-      this.#client = options.client;
-    } else {
-      const client = createClient({ url: options.url });
-      // Without a listener an error event would crash the process; commands
-      // still reject, so the caller hears of it.
-      client.on("error", () => {});
-      this.#owned = client as unknown as OwnedClient;
-    }
-  }
-
-  #commander(): RedisCommander | Promise<RedisCommander> {
-    if (this.#client) return this.#client;
-    this.#connecting ??= (async () => {
-      const client = this.#owned!;
-      await client.connect();
-      this.#client = client;
-      return client;
-    })();
-    return this.#connecting;
+    this.#link = new RedisLink(options.client, options.url);
   }
 
   async #command(args: string[]): Promise<unknown> {
-    return await (await this.#commander()).sendCommand(args);
+    return await (await this.#link.commander()).sendCommand(args);
   }
 
   /** Runs a script by its SHA, loading it on first use and after a flush. */
@@ -877,14 +849,8 @@ export class RedisCookieStore extends Store
    * await store.close();
    * ```
    */
-  async close(): Promise<void> {
-    const owned = this.#owned;
-    if (!owned) return;
-    this.#owned = undefined;
-    if (this.#connecting) {
-      await this.#connecting.catch(() => {});
-      if (owned.isOpen) await owned.close();
-    }
+  close(): Promise<void> {
+    return this.#link.close();
   }
 
   /** Closes the store's own client at the end of an `await using` block. */
