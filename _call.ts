@@ -191,6 +191,10 @@ export class Call {
 
   /** Whether a URL is not where the first request's credentials may go. */
   leftFirstOrigin(url: string): boolean {
+    // The first hop's own URL, the common case, needs no parsing.
+    if (url === this.firstUrl || url === withoutFragment(this.firstUrl)) {
+      return false;
+    }
     this.#first ??= new URL(this.firstUrl);
     return shouldStripAuth(this.#first, new URL(url));
   }

@@ -231,13 +231,15 @@ export function resolveHooks(
 
 /**
  * Settles `value`, or rejects with the signal's reason as soon as it is
- * aborted, so that a hook that never returns cannot outlive the timeout.
+ * aborted, so that a hook (or a mock's answer) that never returns cannot
+ * outlive the timeout. A `Response` that comes after the abort has its body
+ * cancelled: nobody will read it.
  */
 export function abortable<T>(
   value: T | Promise<T>,
   signal: AbortSignal,
 ): Promise<T> {
-  signal.throwIfAborted();
+  if (signal.aborted) return Promise.reject(signal.reason);
   if (!(value instanceof Promise)) return Promise.resolve(value);
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
@@ -245,6 +247,9 @@ export function abortable<T>(
     value.then(
       (v) => {
         signal.removeEventListener("abort", onAbort);
+        if (signal.aborted && v instanceof Response) {
+          v.body?.cancel().catch(() => {});
+        }
         resolve(v);
       },
       (e) => {

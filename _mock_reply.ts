@@ -98,31 +98,6 @@ export function toResponse(reply: MockReply): Response {
 }
 
 /**
- * Settles as `work` does, or rejects with the signal's reason as soon as it
- * aborts. A response that arrives after the abort has its body cancelled.
- */
-export function abortable<T>(
-  work: Promise<T>,
-  signal: AbortSignal,
-): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then((value) => {
-      signal.removeEventListener("abort", onAbort);
-      if (signal.aborted && value instanceof Response) {
-        value.body?.cancel().catch(() => {});
-      }
-      resolve(value);
-    }, (error) => {
-      signal.removeEventListener("abort", onAbort);
-      reject(error);
-    });
-  });
-}
-
-/**
  * Never settles by itself: only the signal's abort ends it. Like the open
  * connection of a server that does not answer, it keeps the process alive
  * while it waits (a session's own timer does not), until the abort.

@@ -8,12 +8,8 @@
 import type { Hop } from "./_transport.ts";
 import { compileMatch, type Matcher, type RouteMatch } from "./_mock_match.ts";
 import { sleep } from "./_retries.ts";
-import {
-  abortable,
-  type MockReply,
-  stalled,
-  toResponse,
-} from "./_mock_reply.ts";
+import { abortable } from "./_hooks.ts";
+import { type MockReply, stalled, toResponse } from "./_mock_reply.ts";
 
 /**
  * One request a mock received, matched or not.

@@ -41,7 +41,8 @@ import {
   type RouteMatch,
   type Seen,
 } from "./_mock_match.ts";
-import { abortable, readBody } from "./_mock_reply.ts";
+import { readBody } from "./_mock_reply.ts";
+import { abortable } from "./_hooks.ts";
 import { type MockCall, type MockRoute, Route } from "./_mock_route.ts";
 import {
   DEFAULT_REDACTED_HEADERS,
