@@ -161,3 +161,16 @@ export function redirectThenFail(
     } else res.end(body);
   };
 }
+
+/** Runs `run` against a server of `handler` (echo by default), then closes it. */
+export async function withServer(
+  run: (server: TestServer) => Promise<void>,
+  handler: Handler = echo,
+): Promise<void> {
+  const server = await serve(handler);
+  try {
+    await run(server);
+  } finally {
+    await server.close();
+  }
+}

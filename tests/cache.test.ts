@@ -27,6 +27,25 @@ async function setup(
 const arrived = (server: TestServer, path?: string) =>
   server.seen.filter((s) => path === undefined || s.url === path).length;
 
+/**
+ * An origin whose content has a version: an ETag of it, a 304 to a request
+ * that names the current one.
+ */
+function versioned(
+  cacheControl: string,
+  version: () => number,
+): Parameters<typeof origin>[1] {
+  return (req, res) => {
+    res.setHeader("cache-control", cacheControl);
+    res.setHeader("etag", `"v${version()}"`);
+    if (req.headers["if-none-match"] === `"v${version()}"`) {
+      res.statusCode = 304;
+      return res.end();
+    }
+    res.end(`v${version()}`);
+  };
+}
+
 // §3 Storing responses
 
 test("§3: a GET's 200 with max-age is stored and served without the origin, with an Age header", async () => {
@@ -331,15 +350,7 @@ test("§4.3: a stale response is validated with If-None-Match and If-Modified-Si
 
 test("§4.3.3: a 200 to a validation replaces the stored response", async () => {
   let version = 1;
-  const t = await setup((req, res) => {
-    res.setHeader("cache-control", "max-age=10");
-    res.setHeader("etag", `"v${version}"`);
-    if (req.headers["if-none-match"] === `"v${version}"`) {
-      res.statusCode = 304;
-      return res.end();
-    }
-    res.end(`v${version}`);
-  });
+  const t = await setup(versioned("max-age=10", () => version));
   try {
     await t.get(t.url("/r"));
     version = 2;
@@ -499,15 +510,9 @@ test("§5.2.2: no-cache validates every use; must-revalidate refuses max-stale; 
 
 test("RFC 5861 §3: stale-while-revalidate serves stale and revalidates once in the background", async () => {
   let version = 1;
-  const t = await setup((req, res) => {
-    res.setHeader("cache-control", "max-age=10, stale-while-revalidate=30");
-    res.setHeader("etag", `"v${version}"`);
-    if (req.headers["if-none-match"] === `"v${version}"`) {
-      res.statusCode = 304;
-      return res.end();
-    }
-    res.end(`v${version}`);
-  });
+  const t = await setup(
+    versioned("max-age=10, stale-while-revalidate=30", () => version),
+  );
   try {
     await t.get(t.url("/swr"));
     version = 2;

@@ -9,24 +9,24 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import * as net from "node:net";
 import * as zlib from "node:zlib";
-import { echo, type Handler, serve, type TestServer } from "./_server.ts";
+import {
+  echo,
+  type Handler,
+  serve,
+  type TestServer,
+  withServer,
+} from "./_server.ts";
 import { type Algorithm, digestHandler, expectedResponse } from "./_digest.ts";
 import { digestAuth, type HeadersInput, Session } from "../mod.ts";
 import { resolveLocation } from "../_redirect.ts";
 import { jsonBody } from "../_body.ts";
 import { decodeBody } from "../_decode.ts";
 
-async function withServer(
+// The handler first here: most cases below write their own.
+const withServerOf = (
   handler: Handler,
   run: (server: TestServer) => Promise<void>,
-): Promise<void> {
-  const server = await serve(handler);
-  try {
-    await run(server);
-  } finally {
-    await server.close();
-  }
-}
+) => withServer(run, handler);
 
 /** The cookie pairs of a Cookie header, sorted, so that order does not count. */
 function pairs(header: string | string[] | undefined): string[] {
@@ -84,7 +84,7 @@ const COOKIE_CALLS: Array<[string, Call]> = [
 
 for (const [how, call] of COOKIE_CALLS) {
   test(`parity: ${how} stays on a same-origin redirect (301, 302, 303, 307, 308), with the jar's new cookie`, () =>
-    withServer(cookieRedirect, async (server) => {
+    withServerOf(cookieRedirect, async (server) => {
       for (const status of REDIRECTS) {
         await using s = new Session({ baseUrl: server.origin });
         const r = await call(s, status);
@@ -109,7 +109,7 @@ for (const [how, call] of COOKIE_CALLS) {
   test(`parity: ${how} does not follow a redirect to another origin`, async () => {
     const other = await serve(echo);
     try {
-      await withServer((req, res) => {
+      await withServerOf((req, res) => {
         const m = req.url!.match(/^\/start\/(\d{3})$/);
         res.writeHead(Number(m![1]), { location: `${other.origin}/end` });
         res.end();
@@ -224,7 +224,7 @@ test("parity: resolveLocation reads Latin-1 text that is UTF-8 as UTF-8, and lea
 // 3. Each hop in history has the hops before it as its own history.
 
 test("parity: r.history[i].history holds the hops before hop i", () =>
-  withServer((req, res) => {
+  withServerOf((req, res) => {
     const n = Number(req.url!.match(/^\/hop\/(\d+)$/)?.[1] ?? 0);
     if (n > 0) {
       res.writeHead(302, { location: `/hop/${n - 1}` });
@@ -260,7 +260,7 @@ const NOT_HEADER_VALUES: Array<[string, unknown]> = [
 ];
 
 test("parity: a header value that is an object, array, function or symbol is refused, naming the header, and nothing is sent", () =>
-  withServer(echo, async (server) => {
+  withServerOf(echo, async (server) => {
     await using s = new Session({ baseUrl: server.origin });
     for (const [what, value] of NOT_HEADER_VALUES) {
       const bad = { "x-bad": value } as unknown as HeadersInput;
@@ -287,7 +287,7 @@ test("parity: a header value that is an object, array, function or symbol is ref
   }));
 
 test("parity: strings, numbers and booleans are header values", () =>
-  withServer(echo, async (server) => {
+  withServerOf(echo, async (server) => {
     await using s = new Session({
       baseUrl: server.origin,
       headers: { "x-session": "s" },
@@ -307,7 +307,7 @@ test("parity: strings, numbers and booleans are header values", () =>
 // 5. JSON that JSON cannot hold.
 
 test("parity: json with NaN or ±Infinity anywhere is refused before anything is sent, saying where", () =>
-  withServer(echo, async (server) => {
+  withServerOf(echo, async (server) => {
     await using s = new Session({ baseUrl: server.origin });
     const cases: Array<[unknown, string]> = [
       [NaN, "json is NaN"],
@@ -390,7 +390,7 @@ for (const algorithm of SHA512_FAMILY) {
         algorithms: [algorithm],
         quotedQop,
       });
-      return withServer(digest.handler, async (server) => {
+      return withServerOf(digest.handler, async (server) => {
         await using s = new Session({
           baseUrl: server.origin,
           auth: digestAuth("Mufasa", "Circle of Life"),
@@ -422,7 +422,7 @@ test("parity: digest prefers SHA-512 over SHA-256 and MD5 when offered all", () 
     password: "p",
     algorithms: ["MD5", "SHA-256", "SHA-512-256", "SHA-512"],
   });
-  return withServer(digest.handler, async (server) => {
+  return withServerOf(digest.handler, async (server) => {
     await using s = new Session({
       baseUrl: server.origin,
       auth: digestAuth("u", "p"),
@@ -482,7 +482,7 @@ const ENCODED: Array<[string, string, Buffer]> = [
 
 for (const [what, coding, bytes] of ENCODED) {
   test(`parity: a ${what} body is decoded; Content-Encoding and Content-Length are the wire's`, () =>
-    withServer((req, res) => {
+    withServerOf((req, res) => {
       if (req.url === "/moved") {
         const moved = zlib.deflateSync("moved");
         res.writeHead(302, {
@@ -520,7 +520,7 @@ for (const [what, coding, bytes] of ENCODED) {
 }
 
 test("parity: an empty deflate body is an empty body, and HEAD has none", () =>
-  withServer((_req, res) => {
+  withServerOf((_req, res) => {
     res.writeHead(200, { "content-encoding": "deflate", "content-length": 0 });
     res.end();
   }, async (server) => {

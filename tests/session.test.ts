@@ -1,19 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { echo, serve, type TestServer } from "./_server.ts";
+import { echo, serve, withServer } from "./_server.ts";
 import { basicAuth, Session } from "../mod.ts";
-
-async function withServer(
-  run: (server: TestServer) => Promise<void>,
-  handler = echo,
-): Promise<void> {
-  const server = await serve(handler);
-  try {
-    await run(server);
-  } finally {
-    await server.close();
-  }
-}
 
 const basic = (u: string, p: string) => `Basic ${btoa(`${u}:${p}`)}`;
 
