@@ -14,8 +14,7 @@ import type { Hop } from "./_transport.ts";
 
 /**
  * The `Cookie` header of a hop: the jar's for its URL, with the cookies
- * given for the request laid over on the first request's origin. The first
- * hop's header set by hand goes as it is.
+ * given for the request laid over on the first request's origin.
  */
 function cookieHeader(call: Call, url: string, jar: string): string {
   const { given } = call.cookies;
@@ -45,14 +44,8 @@ export function applyCookies(hop: Hop, call: Call): void | Promise<void> {
   if (rule.first !== undefined && call.history.length === 0) {
     return setCookie(hop, rule.first);
   }
-  if (!rule.jar) {
-    return setCookie(
-      hop,
-      rule.given !== undefined && !call.leftFirstOrigin(hop.url)
-        ? mergeCookies("", rule.given)
-        : "",
-    );
-  }
+  // `cookies: null` keeps the jar's out; the request's own still go.
+  if (!rule.jar) return setCookie(hop, cookieHeader(call, hop.url, ""));
   const header = call.via.cookies.header(hop.url);
   if (typeof header === "string") {
     return setCookie(hop, cookieHeader(call, hop.url, header));
