@@ -5,9 +5,12 @@
 // one the session uses), redirect "manual", a signal per request, the
 // server's cookie read from Set-Cookie and sent back. Every `every`
 // requests (and before the first), after a forced collection, it records
-// resident memory, the JavaScript heap in use and the open descriptors.
+// resident memory, the JavaScript heap in use and the open descriptors; and
+// RSS before anything is loaded and, for the session, once tough-cookie is.
 //   memory.ts '{"url":…,"mode":"session"|"bare","path":…,"count":…,"inflight":…,"every":…}'
-// prints one JSON line: { runtime, mode, seconds, points: [{ requests, rssMiB, heapMiB, fds }] }.
+// prints one JSON line:
+//   { runtime, mode, seconds, loading: { runtime, "tough-cookie"? },
+//     points: [{ requests, rssMiB, heapMiB, fds }] }.
 import process from "node:process";
 import { readdirSync } from "node:fs";
 
@@ -77,6 +80,20 @@ async function ownClient(): Promise<{
   };
 }
 
+const mib = (bytes: number) => Math.round(bytes / 1048576 * 10) / 10;
+/** Collects, so that the figures are what is kept, not what is yet to go. */
+function collect(): ReturnType<typeof process.memoryUsage> {
+  if (g.Bun) g.Bun.gc(true);
+  else g.gc?.();
+  return process.memoryUsage();
+}
+
+/**
+ * RSS along the way to the first request: the runtime alone, then (in the
+ * session's process) with tough-cookie imported, what the library brings.
+ */
+const loading: Record<string, number> = { runtime: mib(collect().rss) };
+
 /** One GET, body read; and what releases what it holds. */
 async function contender(): Promise<{
   call(): Promise<void>;
@@ -84,6 +101,8 @@ async function contender(): Promise<{
 }> {
   if (options.mode === "session") {
     // Loaded here only, so that the bare process holds none of the library.
+    await import("tough-cookie");
+    loading["tough-cookie"] = mib(collect().rss);
     const { Session } = await import("../mod.ts");
     const s = new Session({ baseUrl: options.url });
     return {
@@ -115,13 +134,8 @@ async function contender(): Promise<{
 const points: Array<
   { requests: number; rssMiB: number; heapMiB: number; fds: number }
 > = [];
-const mib = (bytes: number) => Math.round(bytes / 1048576 * 10) / 10;
 function mark(requests: number): void {
-  // Collect first, so that the figure is what is kept, not what the
-  // collector has yet to visit.
-  if (g.Bun) g.Bun.gc(true);
-  else g.gc?.();
-  const { rss, heapUsed } = process.memoryUsage();
+  const { rss, heapUsed } = collect();
   points.push({
     requests,
     rssMiB: mib(rss),
@@ -157,6 +171,7 @@ console.log(JSON.stringify({
   runtime,
   mode: options.mode,
   seconds: Math.round(seconds * 10) / 10,
+  loading,
   points,
 }));
 process.exit(0);
