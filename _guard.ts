@@ -1,6 +1,6 @@
 /**
  * Guards on what a session sends and says: URLs too long to send, URLs
- * quoted in errors without their secrets.
+ * quoted in errors without their secrets, hosts that are addresses.
  *
  * @example
  * ```ts
@@ -95,4 +95,29 @@ export function urlProblem(href: string): string | undefined {
  */
 export function parsedText(text: string): string {
   return text.replace(/^[\0-\x20]+|[\0-\x20]+$/g, "").replace(/[\t\n\r]/g, "");
+}
+
+const IPV4 =
+  /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
+/**
+ * Whether a host is an IP address (dotted-quad IPv4, or IPv6 without its
+ * brackets) rather than a name: an address has no subdomains and no public
+ * suffix. The URL parser judges IPv6, so that node:net need not load.
+ *
+ * @example
+ * ```ts
+ * import { isIpAddress } from "./_guard.ts";
+ *
+ * isIpAddress("127.0.0.1"); // true
+ * isIpAddress("::1"); // true
+ * isIpAddress("example.com"); // false
+ * ```
+ *
+ * @param host a host name or address
+ * @returns true for an address
+ */
+export function isIpAddress(host: string): boolean {
+  if (host.includes(":")) return URL.canParse(`http://[${host}]/`);
+  return IPV4.test(host);
 }

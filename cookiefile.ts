@@ -24,8 +24,7 @@
  * @module
  */
 
-import { open, rename, unlink } from "node:fs/promises";
-import { isIP } from "node:net";
+import { isIpAddress } from "./_guard.ts";
 import { Cookie, getPublicSuffix } from "tough-cookie";
 
 /**
@@ -219,7 +218,7 @@ function fieldsProblem(
 ): string | undefined {
   if (domain === "") return "empty domain";
   if (/[\s/\\?#@]/.test(domain)) return `invalid domain ${domain}`;
-  if (!hostOnly && isIP(domain) === 0 && domain !== "localhost") {
+  if (!hostOnly && !isIpAddress(domain) && domain !== "localhost") {
     let registrable: string | undefined = domain;
     try {
       registrable = getPublicSuffix(domain, { allowSpecialUseDomain: true });
@@ -411,6 +410,25 @@ export function parseCookieFile(
 }
 
 /**
+ * A file's text, read as UTF-8.
+ *
+ * @example
+ * ```ts
+ * import { parseCookieFile, readTextFile } from "@fetchkit/session/cookiefile";
+ *
+ * const parsed = parseCookieFile(await readTextFile("/tmp/cookies.txt"));
+ * ```
+ *
+ * @param path the file to read
+ * @returns its text
+ */
+export async function readTextFile(path: string): Promise<string> {
+  // node:fs loads on first use, as in writeFileAtomic.
+  const { readFile } = await import("node:fs/promises");
+  return await readFile(path, "utf8");
+}
+
+/**
  * Replaces a file's content atomically: the text goes to a temporary file
  * beside it, is flushed to disk, and is renamed over the target, so a crash
  * leaves either the old file or the new one, never half of one. The file is
@@ -430,6 +448,9 @@ export async function writeFileAtomic(
   path: string,
   text: string,
 ): Promise<void> {
+  // node:fs loads on first use, not with the module: a session that never
+  // saves a file does not pay for it at start-up.
+  const { open, rename, unlink } = await import("node:fs/promises");
   const temp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   const file = await open(temp, "wx", 0o600);
   try {

@@ -17,8 +17,6 @@
  * @module
  */
 
-import { readFile } from "node:fs/promises";
-import { isIP } from "node:net";
 import {
   canonicalDomain,
   Cookie,
@@ -35,9 +33,11 @@ import {
   formatNetscape,
   parseCookieFile,
   parseJSONCookies,
+  readTextFile,
   writeFileAtomic,
 } from "./cookiefile.ts";
 import { CookieHeaderCache, VersionedMemoryStore } from "./_cookie_cache.ts";
+import { isIpAddress } from "./_guard.ts";
 
 /**
  * Attributes of a cookie set through {@linkcode Cookies.set}.
@@ -958,7 +958,7 @@ export class Cookies {
     path: string,
     options: LoadCookiesOptions = {},
   ): Promise<LoadCookiesResult> {
-    const text = await readFile(path, "utf8");
+    const text = await readTextFile(path);
     const parsed = parseCookieFile(text, options.format);
     await this.#putAll(parsed.cookies);
     return {
@@ -1108,7 +1108,7 @@ export class Cookies {
    */
   #secureCookies(url: URL): Maybe<Cookie[]> {
     const host = canonicalDomain(url.hostname) ?? url.hostname;
-    const found = isIP(host) ? this.#domainCookies(host) : this.#all();
+    const found = isIpAddress(host) ? this.#domainCookies(host) : this.#all();
     return step(found, (all) => all.filter((c) => c.secure));
   }
 

@@ -78,16 +78,16 @@ export {
   type LoadCookiesResult,
   type SaveCookiesOptions,
 } from "./cookies.ts";
-export {
-  type CookieFileFormat,
-  type CookieFileProblem,
-  type ParsedCookieFile,
+export type {
+  CookieFileFormat,
+  CookieFileProblem,
+  ParsedCookieFile,
 } from "./cookiefile.ts";
-export {
-  type CookiesInput,
-  type HeadersInput,
-  type ParamsInput,
-  type ParamValue,
+export type {
+  CookiesInput,
+  HeadersInput,
+  ParamsInput,
+  ParamValue,
 } from "./merge.ts";
 export {
   type OriginStats,

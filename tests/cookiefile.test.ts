@@ -86,6 +86,21 @@ test("parseNetscape reads curl's cookies.txt and reports bad lines by number", (
   assert.equal(problems[1].text, "example.com\tMAYBE\t/\tFALSE\t0\ta\tb");
 });
 
+test("parseNetscape takes a domain-wide line on an address, which has no public suffix to refuse", () => {
+  const { cookies, problems } = parseNetscape([
+    `10.0.0.1\tTRUE\t/\tFALSE\t0\tv4\ta`,
+    `::1\tTRUE\t/\tFALSE\t0\tv6\tb`,
+    `co.uk\tTRUE\t/\tFALSE\t0\tsuffix\tc`,
+  ].join("\n"));
+  assert.deepEqual(cookies.map((c) => [c.key, c.domain]), [
+    ["v4", "10.0.0.1"],
+    ["v6", "::1"],
+  ]);
+  assert.deepEqual(problems.map((p) => [p.line, p.reason]), [
+    [3, "co.uk is a public suffix and cannot hold a domain cookie"],
+  ]);
+});
+
 test("parseNetscape survives garbage without throwing", () => {
   const bytes = new Uint8Array(4096);
   crypto.getRandomValues(bytes);
