@@ -19,6 +19,8 @@
 //                     another checkout's mod.ts, to measure a change)
 //   floor.ts '{"url":…,"step":…,"path":…,"inflight":…,"pairs":…}'
 // prints one JSON line: the median ratio of the pairs and their quartiles.
+// With "baseline": a step, the pairs are taken against that step instead
+// of bare fetch: the Session against fetch sending the identical request.
 import process from "node:process";
 import { Deadlines } from "../_deadline.ts";
 import { Cookies, Session } from "../mod.ts";
@@ -32,6 +34,7 @@ interface Options {
   inflight: number;
   pairs: number;
   module?: string;
+  baseline?: string;
 }
 
 const options = JSON.parse(process.argv[process.argv.length - 1]) as Options;
@@ -139,9 +142,14 @@ const call = stepCall(options.step);
 const contender = async () => {
   await (await call()).arrayBuffer();
 };
-const bare = async () => {
-  await (await fetch(url)).arrayBuffer();
-};
+const against = options.baseline ? stepCall(options.baseline) : undefined;
+const bare = against
+  ? async () => {
+    await (await against()).arrayBuffer();
+  }
+  : async () => {
+    await (await fetch(url)).arrayBuffer();
+  };
 
 const rate = (f: () => Promise<void>, count: number) =>
   measure(f, count, options.inflight);

@@ -3,7 +3,10 @@
 // by step (see bench/floor.ts), on Deno and Bun, sequential and with 32 in
 // flight. Every step runs in processes of its own (--processes N, default
 // 3), each reporting the median of its paired ratios; the table gives the
-// median over the processes and their range. About 10 minutes.
+// median over the processes and their range; then the Session against
+// fetch sending the identical request (own client, signal, redirect
+// "manual", Set-Cookie read, and on /live the server's cookie as a fixed
+// Cookie header), measured the same way. About 10 minutes.
 //   --processes N   processes per cell   --pairs N   pairs per process (40)
 //   --against DIR   also Session from another checkout (DIR/mod.ts)
 //   --only-session  only the Session rows (with --against: an A/B)
@@ -30,6 +33,8 @@ spawnSync("bash", [join(root, "tools", "bench-setup.sh")], {
 });
 const server = await startServer();
 
+// [step, path, module, baseline]: baseline is the step the pairs are taken
+// against, bare fetch when absent.
 let steps = [
   ["own client", "/plain"],
   ["+ signal", "/plain"],
@@ -39,13 +44,15 @@ let steps = [
   ["+ fixed Cookie", "/live"],
   ["minimal session", "/live"],
   ["Session", "/live"],
+  ["Session", "/plain", undefined, "+ Set-Cookie read"],
+  ["Session", "/live", undefined, "+ fixed Cookie"],
 ];
 if (args.includes("--only-session")) {
   steps = steps.filter(([step]) => step === "Session");
 }
 if (against) {
   steps = steps.flatMap((s) =>
-    s[0] === "Session" ? [s, [s[0], s[1], against]] : [s]
+    s[0] === "Session" ? [s, [s[0], s[1], against, s[3]]] : [s]
   );
 }
 const runners = {
@@ -56,7 +63,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 const lines = [];
 /** One process's median ratio for a step. */
-function measure(runner, label, [step, path, module], inflight) {
+function measure(runner, label, [step, path, module, baseline], inflight) {
   const o = JSON.stringify({
     url: server.url,
     step,
@@ -64,6 +71,7 @@ function measure(runner, label, [step, path, module], inflight) {
     inflight,
     pairs,
     module,
+    baseline,
   });
   const [cmd, argv] = runner(o);
   const r = spawnSync(cmd, argv, {
@@ -98,12 +106,13 @@ try {
     lines.push("", `### ${runtime}`, "");
     lines.push("| step | path | sequential | 32 in flight |");
     lines.push("| --- | --- | ---: | ---: |");
-    steps.forEach(([step, path, module], k) => {
+    steps.forEach(([step, path, module, baseline], k) => {
       const cell = (xs) =>
         `${median(xs).toFixed(2)}× (${Math.min(...xs).toFixed(2)}–${
           Math.max(...xs).toFixed(2)
         })`;
-      const name = module ? `${step} (${module})` : step;
+      const name = (module ? `${step} (${module})` : step) +
+        (baseline ? ` ÷ identical fetch` : "");
       lines.push(
         `| ${name} | ${path} | ${cell(got[k][1])} | ${cell(got[k][32])} |`,
       );
@@ -113,6 +122,6 @@ try {
   await server.close();
 }
 console.log(
-  `## Where the time goes: ratio to bare fetch of the same URL (${server.kind})`,
+  `## Where the time goes: ratio to bare fetch of the same URL, or to fetch sending the identical request (${server.kind})`,
 );
 console.log(lines.join("\n"));
