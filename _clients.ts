@@ -175,14 +175,9 @@ export class UnsupportedTransportError extends TypeError {
   }
 }
 
-const PROXY_VARS = [
-  "http_proxy",
-  "HTTP_PROXY",
-  "https_proxy",
-  "HTTPS_PROXY",
-  "all_proxy",
-  "ALL_PROXY",
-];
+/** The proxy variables Deno's fetch reads, in both cases. */
+const PROXY_VARS = ["http_proxy", "https_proxy", "all_proxy"]
+  .flatMap((name) => [name, name.toUpperCase()]);
 
 type FetchInit = RequestInit & {
   client?: unknown;
@@ -205,6 +200,29 @@ function fetchInit(hop: Hop, source: Request | undefined): FetchInit {
     if (hop.body instanceof ReadableStream) init.duplex = "half";
   }
   return init;
+}
+
+/** A proxy's URL without its credentials, and the credentials, decoded. */
+function splitProxy(proxy: URL) {
+  const url = new URL(proxy.href);
+  const username = decodeURIComponent(url.username);
+  const password = decodeURIComponent(url.password);
+  url.username = "";
+  url.password = "";
+  return { url: url.href, username, password };
+}
+
+/**
+ * Node's TLS options for the settings (`node:https`, undici): `ca` replaces
+ * the default roots, so the extra certificates are given with them.
+ */
+function nodeTls(tls: TlsOptions = {}, roots: readonly string[]) {
+  return {
+    ca: tls.caCerts?.length ? [...roots, ...tls.caCerts] : undefined,
+    cert: tls.cert,
+    key: tls.key,
+    rejectUnauthorized: !tls.insecure,
+  };
 }
 
 /**
@@ -292,14 +310,10 @@ function denoOptions(settings: ClientSettings): Record<string, unknown> {
     options.poolIdleTimeout = settings.idleTimeout;
   }
   if (settings.proxy) {
-    const url = new URL(settings.proxy.href);
-    const username = decodeURIComponent(url.username);
-    const password = decodeURIComponent(url.password);
-    url.username = "";
-    url.password = "";
+    const { url, username, password } = splitProxy(settings.proxy);
     options.proxy = username || password
-      ? { url: url.href, basicAuth: { username, password } }
-      : { url: url.href };
+      ? { url, basicAuth: { username, password } }
+      : { url };
   }
   return options;
 }
@@ -451,14 +465,7 @@ function undiciDispatcher(
   settings: ClientSettings,
   connecting: Set<{ destroy(): void }>,
 ): Undici.Dispatcher {
-  const tls = settings.tls ?? {};
-  const connect = {
-    // `ca` replaces the default roots; the option adds to them.
-    ca: tls.caCerts?.length ? [...roots, ...tls.caCerts] : undefined,
-    cert: tls.cert,
-    key: tls.key,
-    rejectUnauthorized: !tls.insecure,
-  };
+  const connect = nodeTls(settings.tls, roots);
   const options = {
     // undici 7 negotiates HTTP/2 (allowH2) but opens a connection for each
     // concurrent request instead of multiplexing (50 for 50, measured), so
@@ -487,18 +494,15 @@ function undiciProxyAgent(
   proxy: URL,
   { connect, ...options }: Record<string, unknown>,
 ): Undici.Dispatcher {
-  const uri = new URL(proxy.href);
-  const credentials = uri.username !== "" || uri.password !== ""
-    ? `${decodeURIComponent(uri.username)}:${decodeURIComponent(uri.password)}`
-    : undefined;
-  uri.username = "";
-  uri.password = "";
+  const { url, username, password } = splitProxy(proxy);
   // The credentials go to the proxy alone: on each request sent to it for an
   // http origin, and on the CONNECT that opens a tunnel for an https one.
   return new undici.ProxyAgent({
     ...options,
-    uri: uri.href,
-    token: credentials && `Basic ${btoa(credentials)}`,
+    uri: url,
+    token: username || password
+      ? `Basic ${btoa(`${username}:${password}`)}`
+      : undefined,
     // An http origin through an http proxy: absolute-form requests, as
     // proxies expect them, rather than a tunnel.
     proxyTunnel: false,
@@ -597,7 +601,6 @@ function loadNodeParts(): Promise<NodeParts> {
 function nodeClient(settings: ClientSettings): Client {
   return lazyClient(async () => {
     const node = await loadNodeParts();
-    const tls = settings.tls ?? {};
     const agentOptions = {
       keepAlive: true,
       ...(settings.idleTimeout !== undefined
@@ -607,13 +610,7 @@ function nodeClient(settings: ClientSettings): Client {
     const httpAgent = new node.http.Agent(agentOptions);
     const httpsAgent = new node.https.Agent({
       ...agentOptions,
-      // `ca` replaces the default roots; the option adds to them.
-      ca: tls.caCerts?.length
-        ? [...node.rootCertificates, ...tls.caCerts]
-        : undefined,
-      cert: tls.cert,
-      key: tls.key,
-      rejectUnauthorized: !tls.insecure,
+      ...nodeTls(settings.tls, node.rootCertificates),
     });
     const once = !settings.allowNonIdempotentResend;
     return {
