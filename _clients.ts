@@ -186,10 +186,12 @@ type FetchInit = RequestInit & {
 };
 
 /**
- * What fetch is given for a hop: all of it, redirects not followed; the
- * body too unless the hop is sent from its `source` request.
+ * What fetch is given for a hop, by every fetch-based client: the URL, or
+ * the request whose stream body the hop carries (see `sourceOf`: the body
+ * is then left out of the init), and the init, redirects not followed.
  */
-function fetchInit(hop: Hop, source: Request | undefined): FetchInit {
+function fetchArgs(hop: Hop): [string | Request, FetchInit] {
+  const source = sourceOf(hop);
   // Only what differs from fetch's defaults: Deno's fetch converts every
   // member given, an empty `Headers` too (a few microseconds a request).
   const init: FetchInit = { signal: hop.signal, redirect: "manual" };
@@ -199,7 +201,7 @@ function fetchInit(hop: Hop, source: Request | undefined): FetchInit {
     init.body = hop.body;
     if (hop.body instanceof ReadableStream) init.duplex = "half";
   }
-  return init;
+  return [source ?? hop.url, init];
 }
 
 /** A proxy's URL without its credentials, and the credentials, decoded. */
@@ -338,14 +340,13 @@ function denoClient(
   return {
     send: (hop) => {
       // A request's body behind a stream is one Deno streams: sent once.
-      const source = sourceOf(hop);
-      const init = fetchInit(hop, source);
+      const [input, init] = fetchArgs(hop);
       init.client = client;
-      if (once && source === undefined && !isIdempotent(hop.method)) {
+      if (once && typeof input === "string" && !isIdempotent(hop.method)) {
         sendOnceInit(init, freshClient);
       }
       // Deno's fetch leaves deflate and x-gzip encoded (see _decode.ts).
-      return fetch(source ?? hop.url, init).then(decodeBody);
+      return fetch(input, init).then(decodeBody);
     },
     close: () => {
       closed = true;
@@ -361,19 +362,14 @@ function bunClient(
   settings: ClientSettings,
   roots: readonly string[] = [],
 ): Client {
-  const tls = settings.tls ?? {};
   const proxy = settings.proxy ?? null;
   const options: Record<string, unknown> = {
     // `false` keeps Bun from reading the proxy variables itself: the
     // session has already decided, NO_PROXY included.
     proxy: proxy ? { url: proxy.href, respectNoProxy: false } : false,
+    // Bun's TLS options are Node's.
+    tls: nodeTls(settings.tls, roots),
   };
-  const bunTls: Record<string, unknown> = {};
-  if (tls.caCerts?.length) bunTls.ca = [...roots, ...tls.caCerts];
-  if (tls.cert !== undefined) bunTls.cert = tls.cert;
-  if (tls.key !== undefined) bunTls.key = tls.key;
-  if (tls.insecure) bunTls.rejectUnauthorized = false;
-  if (Object.keys(bunTls).length) options.tls = bunTls;
   if (settings.idleTimeout !== undefined) {
     options.keepAlive = {
       idleTimeout: settings.idleTimeout,
@@ -382,10 +378,7 @@ function bunClient(
   }
   const session = new FetchSession(options);
   return {
-    send: (hop) => {
-      const source = sourceOf(hop);
-      return session.fetch(source ?? hop.url, fetchInit(hop, source));
-    },
+    send: (hop) => session.fetch(...fetchArgs(hop)),
     close: () => session.close(),
   };
 }
@@ -521,17 +514,17 @@ async function undiciSend(
   hop: Hop,
   dispatcher: Undici.Dispatcher,
 ): Promise<Response> {
-  const source = sourceOf(hop);
-  const init = fetchInit(hop, source);
+  const [input, init] = fetchArgs(hop);
   init.dispatcher = dispatcher;
   try {
-    return await fetch(source ?? hop.url, init);
+    return await fetch(input, init);
   } catch (error) {
+    // A stream body (a source request's too) cannot be sent again.
     const replayable = !(hop.body instanceof ReadableStream);
     if (!replayable || !isIdempotent(hop.method) || !wasStale(error)) {
       throw error;
     }
-    return await fetch(hop.url, init);
+    return await fetch(input, init);
   }
 }
 
