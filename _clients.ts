@@ -51,6 +51,7 @@
 import type * as Http from "node:http";
 import type * as Https from "node:https";
 import type { Readable } from "node:stream";
+import type { EventEmitter } from "node:events";
 import type * as Undici from "undici";
 import type { Hop } from "./_transport.ts";
 import {
@@ -568,6 +569,7 @@ interface NodeParts {
   https: typeof Https;
   rootCertificates: readonly string[];
   Readable: typeof Readable;
+  once: typeof EventEmitter.once;
 }
 
 let nodeParts: Promise<NodeParts> | undefined;
@@ -578,11 +580,13 @@ function loadNodeParts(): Promise<NodeParts> {
     import("node:https"),
     import("node:tls"),
     import("node:stream"),
-  ]).then(([http, https, tls, stream]) => ({
+    import("node:events"),
+  ]).then(([http, https, tls, stream, events]) => ({
     http,
     https,
     rootCertificates: tls.rootCertificates,
     Readable: stream.Readable,
+    once: events.EventEmitter.once,
   }));
 }
 
@@ -666,7 +670,7 @@ async function nodeSend(
       });
     }
     req.on("response", (res) => resolve(nodeResponse(node, res, hop)));
-    if (body instanceof ReadableStream) void writeStream(req, body);
+    if (body instanceof ReadableStream) void writeStream(node, req, body);
     else req.end(body ?? undefined);
   });
 }
@@ -703,25 +707,14 @@ function nodeResponse(
 
 /** Writes a stream body, waiting for `drain`; a failure ends the request. */
 async function writeStream(
+  node: NodeParts,
   req: Http.ClientRequest,
   body: ReadableStream<Uint8Array>,
 ): Promise<void> {
   try {
     for await (const chunk of body) {
-      if (req.write(chunk)) continue;
-      // A request that fails while the body waits must end the wait.
-      await new Promise<void>((resolve, reject) => {
-        const onError = (error: Error) => {
-          req.off("drain", onDrain);
-          reject(error);
-        };
-        const onDrain = () => {
-          req.off("error", onError);
-          resolve();
-        };
-        req.once("drain", onDrain);
-        req.once("error", onError);
-      });
+      // `once` rejects on an `error` first: a failed request ends the wait.
+      if (!req.write(chunk)) await node.once(req, "drain");
     }
     req.end();
   } catch (error) {
