@@ -51,6 +51,7 @@
 import type * as Http from "node:http";
 import type * as Https from "node:https";
 import type { Readable } from "node:stream";
+import type { EventEmitter } from "node:events";
 import type * as Undici from "undici";
 import type { Hop } from "./_transport.ts";
 import {
@@ -175,14 +176,9 @@ export class UnsupportedTransportError extends TypeError {
   }
 }
 
-const PROXY_VARS = [
-  "http_proxy",
-  "HTTP_PROXY",
-  "https_proxy",
-  "HTTPS_PROXY",
-  "all_proxy",
-  "ALL_PROXY",
-];
+/** The proxy variables Deno's fetch reads, in both cases. */
+const PROXY_VARS = ["http_proxy", "https_proxy", "all_proxy"]
+  .flatMap((name) => [name, name.toUpperCase()]);
 
 type FetchInit = RequestInit & {
   client?: unknown;
@@ -191,10 +187,12 @@ type FetchInit = RequestInit & {
 };
 
 /**
- * What fetch is given for a hop: all of it, redirects not followed; the
- * body too unless the hop is sent from its `source` request.
+ * What fetch is given for a hop, by every fetch-based client: the URL, or
+ * the request whose stream body the hop carries (see `sourceOf`: the body
+ * is then left out of the init), and the init, redirects not followed.
  */
-function fetchInit(hop: Hop, source: Request | undefined): FetchInit {
+function fetchArgs(hop: Hop): [string | Request, FetchInit] {
+  const source = sourceOf(hop);
   // Only what differs from fetch's defaults: Deno's fetch converts every
   // member given, an empty `Headers` too (a few microseconds a request).
   const init: FetchInit = { signal: hop.signal, redirect: "manual" };
@@ -204,7 +202,30 @@ function fetchInit(hop: Hop, source: Request | undefined): FetchInit {
     init.body = hop.body;
     if (hop.body instanceof ReadableStream) init.duplex = "half";
   }
-  return init;
+  return [source ?? hop.url, init];
+}
+
+/** A proxy's URL without its credentials, and the credentials, decoded. */
+function splitProxy(proxy: URL) {
+  const url = new URL(proxy.href);
+  const username = decodeURIComponent(url.username);
+  const password = decodeURIComponent(url.password);
+  url.username = "";
+  url.password = "";
+  return { url: url.href, username, password };
+}
+
+/**
+ * Node's TLS options for the settings (`node:https`, undici): `ca` replaces
+ * the default roots, so the extra certificates are given with them.
+ */
+function nodeTls(tls: TlsOptions = {}, roots: readonly string[]) {
+  return {
+    ca: tls.caCerts?.length ? [...roots, ...tls.caCerts] : undefined,
+    cert: tls.cert,
+    key: tls.key,
+    rejectUnauthorized: !tls.insecure,
+  };
 }
 
 /**
@@ -292,14 +313,10 @@ function denoOptions(settings: ClientSettings): Record<string, unknown> {
     options.poolIdleTimeout = settings.idleTimeout;
   }
   if (settings.proxy) {
-    const url = new URL(settings.proxy.href);
-    const username = decodeURIComponent(url.username);
-    const password = decodeURIComponent(url.password);
-    url.username = "";
-    url.password = "";
+    const { url, username, password } = splitProxy(settings.proxy);
     options.proxy = username || password
-      ? { url: url.href, basicAuth: { username, password } }
-      : { url: url.href };
+      ? { url, basicAuth: { username, password } }
+      : { url };
   }
   return options;
 }
@@ -324,14 +341,13 @@ function denoClient(
   return {
     send: (hop) => {
       // A request's body behind a stream is one Deno streams: sent once.
-      const source = sourceOf(hop);
-      const init = fetchInit(hop, source);
+      const [input, init] = fetchArgs(hop);
       init.client = client;
-      if (once && source === undefined && !isIdempotent(hop.method)) {
+      if (once && typeof input === "string" && !isIdempotent(hop.method)) {
         sendOnceInit(init, freshClient);
       }
       // Deno's fetch leaves deflate and x-gzip encoded (see _decode.ts).
-      return fetch(source ?? hop.url, init).then(decodeBody);
+      return fetch(input, init).then(decodeBody);
     },
     close: () => {
       closed = true;
@@ -347,19 +363,14 @@ function bunClient(
   settings: ClientSettings,
   roots: readonly string[] = [],
 ): Client {
-  const tls = settings.tls ?? {};
   const proxy = settings.proxy ?? null;
   const options: Record<string, unknown> = {
     // `false` keeps Bun from reading the proxy variables itself: the
     // session has already decided, NO_PROXY included.
     proxy: proxy ? { url: proxy.href, respectNoProxy: false } : false,
+    // Bun's TLS options are Node's.
+    tls: nodeTls(settings.tls, roots),
   };
-  const bunTls: Record<string, unknown> = {};
-  if (tls.caCerts?.length) bunTls.ca = [...roots, ...tls.caCerts];
-  if (tls.cert !== undefined) bunTls.cert = tls.cert;
-  if (tls.key !== undefined) bunTls.key = tls.key;
-  if (tls.insecure) bunTls.rejectUnauthorized = false;
-  if (Object.keys(bunTls).length) options.tls = bunTls;
   if (settings.idleTimeout !== undefined) {
     options.keepAlive = {
       idleTimeout: settings.idleTimeout,
@@ -368,10 +379,7 @@ function bunClient(
   }
   const session = new FetchSession(options);
   return {
-    send: (hop) => {
-      const source = sourceOf(hop);
-      return session.fetch(source ?? hop.url, fetchInit(hop, source));
-    },
+    send: (hop) => session.fetch(...fetchArgs(hop)),
     close: () => session.close(),
   };
 }
@@ -451,14 +459,7 @@ function undiciDispatcher(
   settings: ClientSettings,
   connecting: Set<{ destroy(): void }>,
 ): Undici.Dispatcher {
-  const tls = settings.tls ?? {};
-  const connect = {
-    // `ca` replaces the default roots; the option adds to them.
-    ca: tls.caCerts?.length ? [...roots, ...tls.caCerts] : undefined,
-    cert: tls.cert,
-    key: tls.key,
-    rejectUnauthorized: !tls.insecure,
-  };
+  const connect = nodeTls(settings.tls, roots);
   const options = {
     // undici 7 negotiates HTTP/2 (allowH2) but opens a connection for each
     // concurrent request instead of multiplexing (50 for 50, measured), so
@@ -487,18 +488,15 @@ function undiciProxyAgent(
   proxy: URL,
   { connect, ...options }: Record<string, unknown>,
 ): Undici.Dispatcher {
-  const uri = new URL(proxy.href);
-  const credentials = uri.username !== "" || uri.password !== ""
-    ? `${decodeURIComponent(uri.username)}:${decodeURIComponent(uri.password)}`
-    : undefined;
-  uri.username = "";
-  uri.password = "";
+  const { url, username, password } = splitProxy(proxy);
   // The credentials go to the proxy alone: on each request sent to it for an
   // http origin, and on the CONNECT that opens a tunnel for an https one.
   return new undici.ProxyAgent({
     ...options,
-    uri: uri.href,
-    token: credentials && `Basic ${btoa(credentials)}`,
+    uri: url,
+    token: username || password
+      ? `Basic ${btoa(`${username}:${password}`)}`
+      : undefined,
     // An http origin through an http proxy: absolute-form requests, as
     // proxies expect them, rather than a tunnel.
     proxyTunnel: false,
@@ -517,17 +515,17 @@ async function undiciSend(
   hop: Hop,
   dispatcher: Undici.Dispatcher,
 ): Promise<Response> {
-  const source = sourceOf(hop);
-  const init = fetchInit(hop, source);
+  const [input, init] = fetchArgs(hop);
   init.dispatcher = dispatcher;
   try {
-    return await fetch(source ?? hop.url, init);
+    return await fetch(input, init);
   } catch (error) {
+    // A stream body (a source request's too) cannot be sent again.
     const replayable = !(hop.body instanceof ReadableStream);
     if (!replayable || !isIdempotent(hop.method) || !wasStale(error)) {
       throw error;
     }
-    return await fetch(hop.url, init);
+    return await fetch(input, init);
   }
 }
 
@@ -571,6 +569,7 @@ interface NodeParts {
   https: typeof Https;
   rootCertificates: readonly string[];
   Readable: typeof Readable;
+  once: typeof EventEmitter.once;
 }
 
 let nodeParts: Promise<NodeParts> | undefined;
@@ -581,11 +580,13 @@ function loadNodeParts(): Promise<NodeParts> {
     import("node:https"),
     import("node:tls"),
     import("node:stream"),
-  ]).then(([http, https, tls, stream]) => ({
+    import("node:events"),
+  ]).then(([http, https, tls, stream, events]) => ({
     http,
     https,
     rootCertificates: tls.rootCertificates,
     Readable: stream.Readable,
+    once: events.EventEmitter.once,
   }));
 }
 
@@ -597,7 +598,6 @@ function loadNodeParts(): Promise<NodeParts> {
 function nodeClient(settings: ClientSettings): Client {
   return lazyClient(async () => {
     const node = await loadNodeParts();
-    const tls = settings.tls ?? {};
     const agentOptions = {
       keepAlive: true,
       ...(settings.idleTimeout !== undefined
@@ -607,13 +607,7 @@ function nodeClient(settings: ClientSettings): Client {
     const httpAgent = new node.http.Agent(agentOptions);
     const httpsAgent = new node.https.Agent({
       ...agentOptions,
-      // `ca` replaces the default roots; the option adds to them.
-      ca: tls.caCerts?.length
-        ? [...node.rootCertificates, ...tls.caCerts]
-        : undefined,
-      cert: tls.cert,
-      key: tls.key,
-      rejectUnauthorized: !tls.insecure,
+      ...nodeTls(settings.tls, node.rootCertificates),
     });
     const once = !settings.allowNonIdempotentResend;
     return {
@@ -676,7 +670,7 @@ async function nodeSend(
       });
     }
     req.on("response", (res) => resolve(nodeResponse(node, res, hop)));
-    if (body instanceof ReadableStream) void writeStream(req, body);
+    if (body instanceof ReadableStream) void writeStream(node, req, body);
     else req.end(body ?? undefined);
   });
 }
@@ -713,25 +707,14 @@ function nodeResponse(
 
 /** Writes a stream body, waiting for `drain`; a failure ends the request. */
 async function writeStream(
+  node: NodeParts,
   req: Http.ClientRequest,
   body: ReadableStream<Uint8Array>,
 ): Promise<void> {
   try {
     for await (const chunk of body) {
-      if (req.write(chunk)) continue;
-      // A request that fails while the body waits must end the wait.
-      await new Promise<void>((resolve, reject) => {
-        const onError = (error: Error) => {
-          req.off("drain", onDrain);
-          reject(error);
-        };
-        const onDrain = () => {
-          req.off("error", onError);
-          resolve();
-        };
-        req.once("drain", onDrain);
-        req.once("error", onError);
-      });
+      // `once` rejects on an `error` first: a failed request ends the wait.
+      if (!req.write(chunk)) await node.once(req, "drain");
     }
     req.end();
   } catch (error) {

@@ -232,17 +232,13 @@ export function proxyFor(
   return parseProxyUrl(chosen);
 }
 
-function defaultPort(protocol: string): string {
-  return protocol === "https:" ? "443" : "80";
-}
-
-function parseIPv4(text: string): number | undefined {
+function parseIPv4(text: string): bigint | undefined {
   const parts = text.split(".");
   if (parts.length !== 4) return undefined;
-  let n = 0;
+  let n = 0n;
   for (const p of parts) {
     if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return undefined;
-    n = n * 256 + Number(p);
+    n = (n << 8n) | BigInt(p);
   }
   return n;
 }
@@ -264,28 +260,23 @@ function parseIPv6(text: string): bigint | undefined {
   }
 }
 
+/**
+ * Whether the host is in the IP address or CIDR range `pattern`, of the
+ * same family; `undefined` when the pattern is no IP address.
+ */
 function ipInRange(host: string, pattern: string): boolean | undefined {
   const [addr, bitsText] = pattern.split("/");
   const v4 = parseIPv4(addr);
-  const h4 = parseIPv4(host);
-  if (v4 !== undefined) {
-    if (h4 === undefined) return false;
-    const bits = bitsText === undefined ? 32 : Number(bitsText);
-    if (!(bits >= 0 && bits <= 32)) return false;
-    if (bits === 0) return true;
-    const shift = 32 - bits;
-    return Math.floor(v4 / 2 ** shift) === Math.floor(h4 / 2 ** shift);
-  }
-  const v6 = parseIPv6(addr);
-  if (v6 !== undefined) {
-    const h6 = parseIPv6(host);
-    if (h6 === undefined) return false;
-    const bits = bitsText === undefined ? 128 : Number(bitsText);
-    if (!(bits >= 0 && bits <= 128)) return false;
-    const shift = BigInt(128 - bits);
-    return (v6 >> shift) === (h6 >> shift);
-  }
-  return undefined;
+  const [range, width, parse] = v4 !== undefined
+    ? [v4, 32, parseIPv4]
+    : [parseIPv6(addr), 128, parseIPv6];
+  if (range === undefined) return undefined;
+  const address = parse(host);
+  if (address === undefined) return false;
+  const bits = bitsText === undefined ? width : Number(bitsText);
+  if (!(bits >= 0 && bits <= width)) return false;
+  const shift = BigInt(width - bits);
+  return (range >> shift) === (address >> shift);
 }
 
 /**
@@ -320,7 +311,7 @@ export function matchesNoProxy(
   let host = url.hostname.toLowerCase();
   if (host.startsWith("[")) host = host.slice(1, -1);
   if (host.endsWith(".")) host = host.slice(0, -1);
-  const port = url.port || defaultPort(url.protocol);
+  const port = url.port || (url.protocol === "https:" ? "443" : "80");
   for (const raw of entries) {
     if (raw === "*") return true;
     let entry = raw;

@@ -138,10 +138,12 @@ export interface OriginStats {
   clientsAlive: number;
 }
 
+/** Waiting requests: called without an error to go, with one to fail. */
+type Queue = Array<(error?: unknown) => void>;
+
 interface Origin {
   active: number;
-  /** Waiting requests: called without an error to go, with one to fail. */
-  queue: Array<(error?: unknown) => void>;
+  queue: Queue;
   sent: number;
   created: number;
   clients: number;
@@ -257,7 +259,7 @@ export class Pool {
   /** The key last moved to the end of #clients. */
   #lastKey: string | undefined;
   /** Requests waiting for room under `maxClients`. */
-  #roomWaiters: Array<() => void> = [];
+  readonly #roomWaiters: Queue = [];
   #closed = false;
 
   /**
@@ -320,7 +322,7 @@ export class Pool {
         return found;
       }
       if (this.#clients.size < this.#maxClients || this.#evictOne()) break;
-      await this.#room(hop.signal);
+      await wait(this.#roomWaiters, hop.signal);
     }
     const client = createClient(new URL(origin), {
       proxy: hop.proxy,
@@ -336,23 +338,6 @@ export class Pool {
     counts.created++;
     counts.clients++;
     return entry;
-  }
-
-  /** Waits until a client is idle (and so may be evicted) or the pool closes. */
-  #room(signal: AbortSignal): Promise<void> {
-    signal.throwIfAborted();
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        this.#roomWaiters = this.#roomWaiters.filter((w) => w !== wake);
-        reject(signal.reason);
-      };
-      const wake = () => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.#roomWaiters.push(wake);
-    });
   }
 
   /** Closes the least recently used idle client; false when all are busy. */
@@ -387,15 +372,6 @@ export class Pool {
     this.#lastKey = entry.key;
   }
 
-  /** Counts a request on a client, which is then not idle. */
-  #hold(entry: Entry): void {
-    if (entry.timer !== undefined) {
-      clearTimeout(entry.timer);
-      entry.timer = undefined;
-    }
-    entry.busy++;
-  }
-
   #idle(entry: Entry): void {
     entry.busy--;
     if (entry.busy !== 0 || this.#closed) return;
@@ -404,8 +380,8 @@ export class Pool {
       entry.timer = setTimeout(() => this.#drop(entry), timeout);
       unref(entry.timer);
     }
-    const wake = this.#roomWaiters.shift();
-    if (wake) wake();
+    // A client idle now may be evicted: one request waiting for room tries.
+    this.#roomWaiters.shift()?.();
   }
 
   /**
@@ -545,7 +521,8 @@ export class Pool {
     key: string,
     counts: Origin,
   ): Promise<Entry> {
-    await this.#acquire(counts, hop.signal);
+    if (counts.active < this.#limit) counts.active++;
+    else await wait(counts.queue, hop.signal);
     try {
       return await this.#client(hop, origin, key);
     } catch (error) {
@@ -556,7 +533,10 @@ export class Pool {
 
   /** Sends a hop on a client, its slot taken; gives the slot back. */
   #sendOn(entry: Entry, counts: Origin, hop: Hop): Promise<Response> {
-    this.#hold(entry);
+    // The client is not idle while it carries a request.
+    if (entry.timer !== undefined) clearTimeout(entry.timer);
+    entry.timer = undefined;
+    entry.busy++;
     counts.sent++;
     let released = false;
     const release = () => {
@@ -589,33 +569,11 @@ export class Pool {
     });
   }
 
+  /** Gives a slot back: straight to the next request waiting, if one is. */
   #release(origin: Origin): void {
-    origin.active--;
     const next = origin.queue.shift();
     if (next) next();
-  }
-
-  #acquire(origin: Origin, signal: AbortSignal): Promise<void> {
-    if (origin.active < this.#limit) {
-      origin.active++;
-      return Promise.resolve();
-    }
-    signal.throwIfAborted();
-    return new Promise((resolve, reject) => {
-      const waiter = (error?: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        if (error !== undefined) return reject(error);
-        origin.active++;
-        resolve();
-      };
-      const onAbort = () => {
-        const at = origin.queue.indexOf(waiter);
-        if (at !== -1) origin.queue.splice(at, 1);
-        reject(signal.reason);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      origin.queue.push(waiter);
-    });
+    else origin.active--;
   }
 
   /**
@@ -669,9 +627,8 @@ export class Pool {
       }
     }
     for (const entry of [...this.#clients.values()]) this.#drop(entry);
-    const waiters = this.#roomWaiters;
-    this.#roomWaiters = [];
-    for (const wake of waiters) wake();
+    // Those waiting for room find the pool closed.
+    for (const wake of this.#roomWaiters.splice(0)) wake();
     this.#origins.clear();
   }
 
@@ -679,6 +636,28 @@ export class Pool {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/**
+ * Waits in `queue` until called (rejecting with the error it is called
+ * with, if any), or until the signal aborts, which takes it out of the queue.
+ */
+function wait(queue: Queue, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const waiter = (error?: unknown) => {
+      signal.removeEventListener("abort", onAbort);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const onAbort = () => {
+      const at = queue.indexOf(waiter);
+      if (at !== -1) queue.splice(at, 1);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    queue.push(waiter);
+  });
 }
 
 /**
