@@ -250,9 +250,10 @@ export class Call {
     if (onDownload !== undefined) {
       response = trackDownload(response, onDownload);
     }
-    if (response.url !== this.url) {
-      Object.defineProperty(response, "url", { value: this.url });
-    }
+    // Set, not compared: the hop's URL is the response's by the transport's
+    // contract, and Deno's `url` getter parses the URL anew on every read
+    // (about a microsecond), more than defining it costs.
+    Object.defineProperty(response, "url", { value: this.url });
     const history = this.history;
     for (let i = 0; i < history.length; i++) {
       (history[i] as Finished).history = history.slice(0, i);

@@ -197,7 +197,10 @@ function fetchArgs(hop: Hop): [string | Request, FetchInit] {
   // member given, an empty `Headers` too (a few microseconds a request).
   const init: FetchInit = { signal: hop.signal, redirect: "manual" };
   if (hop.method !== "GET") init.method = hop.method;
-  if (!hop.headers.keys().next().done) init.headers = hop.headers;
+  // Emptiness by `forEach`: an iterator costs Deno five times more.
+  let empty = true;
+  hop.headers.forEach(() => empty = false);
+  if (!empty) init.headers = hop.headers;
   if (source === undefined && hop.body !== null) {
     init.body = hop.body;
     if (hop.body instanceof ReadableStream) init.duplex = "half";

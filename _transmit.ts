@@ -60,7 +60,9 @@ function storeCookies(
 ): void | Promise<void> {
   const setCookies = response.headers.getSetCookie();
   if (setCookies.length === 0) return;
-  return call.via.cookies.store(response.url || hop.url, setCookies);
+  // The hop's URL: a transport does not follow redirects, so the response
+  // is the hop's (and reading Deno's `response.url` parses it anew).
+  return call.via.cookies.store(hop.url, setCookies);
 }
 
 /**

