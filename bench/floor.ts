@@ -17,6 +17,9 @@
 //                     timeouts, Set-Cookie stored, history on the response
 //   Session           Session#get (of the module at "module" when given:
 //                     another checkout's mod.ts, to measure a change)
+//   Session + signal  the same with a caller's AbortSignal per request
+//   Session + hook    a session with an afterResponse hook
+//   Session + retry   a session with a retry policy (limit 2; none fires)
 //   floor.ts '{"url":…,"step":…,"path":…,"inflight":…,"pairs":…}'
 // prints one JSON line: the median ratio of the pairs and their quartiles.
 // With "baseline": a step, the pairs are taken against that step instead
@@ -129,6 +132,22 @@ function stepCall(step: string): () => Promise<Response> {
       return minimalSession();
     case "Session": {
       const s = new Other({ baseUrl: options.url });
+      return () => s.get(options.path);
+    }
+    case "Session + signal": {
+      const s = new Other({ baseUrl: options.url });
+      return () =>
+        s.get(options.path, { signal: new AbortController().signal });
+    }
+    case "Session + hook": {
+      const s = new Other({
+        baseUrl: options.url,
+        hooks: { afterResponse: [() => {}] },
+      });
+      return () => s.get(options.path);
+    }
+    case "Session + retry": {
+      const s = new Other({ baseUrl: options.url, retry: { limit: 2 } });
       return () => s.get(options.path);
     }
   }

@@ -6,7 +6,8 @@
 // median over the processes and their range; then the Session against
 // fetch sending the identical request (own client, signal, redirect
 // "manual", Set-Cookie read, and on /live the server's cookie as a fixed
-// Cookie header), measured the same way. About 10 minutes.
+// Cookie header), measured the same way; and the Session with a caller's
+// signal, a hook or a retry policy, against bare fetch. About 12 minutes.
 //   --processes N   processes per cell   --pairs N   pairs per process (40)
 //   --against DIR   also Session from another checkout (DIR/mod.ts)
 //   --only-session  only the Session rows (with --against: an A/B)
@@ -44,15 +45,18 @@ let steps = [
   ["+ fixed Cookie", "/live"],
   ["minimal session", "/live"],
   ["Session", "/live"],
+  ["Session + signal", "/plain"],
+  ["Session + hook", "/plain"],
+  ["Session + retry", "/plain"],
   ["Session", "/plain", undefined, "+ Set-Cookie read"],
   ["Session", "/live", undefined, "+ fixed Cookie"],
 ];
 if (args.includes("--only-session")) {
-  steps = steps.filter(([step]) => step === "Session");
+  steps = steps.filter(([step]) => step.startsWith("Session"));
 }
 if (against) {
   steps = steps.flatMap((s) =>
-    s[0] === "Session" ? [s, [s[0], s[1], against, s[3]]] : [s]
+    s[0].startsWith("Session") ? [s, [s[0], s[1], against, s[3]]] : [s]
   );
 }
 const runners = {
