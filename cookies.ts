@@ -39,6 +39,11 @@ import {
 import { CookieHeaderCache, VersionedMemoryStore } from "./_cookie_cache.ts";
 import { isIpAddress } from "./_guard.ts";
 
+// The tough-cookie classes that mod.ts re-exports name these callback types in
+// their signatures. They are public here, beside the jar, so that the docs
+// resolve them while the main entry point carries only what a session uses.
+export type { Callback, ErrorCallback, Nullable } from "tough-cookie";
+
 /**
  * Attributes of a cookie set through {@linkcode Cookies.set}.
  *

@@ -59,10 +59,7 @@ export type { Progress, ProgressCallback } from "./_progress.ts";
 export type { RetryInput, RetryOptions, RetryPolicy } from "./_retry.ts";
 export { Cookie, CookieJar, MemoryCookieStore, Store } from "tough-cookie";
 export type {
-  Callback,
-  ErrorCallback,
   GetCookiesOptions,
-  Nullable,
   SerializedCookie,
   SerializedCookieJar,
   SetCookieOptions,
