@@ -19,6 +19,37 @@ test("session: requests guide — session auth, session header and per-request h
     assert.equal(got["x-test2"], "true");
   }));
 
+test("session: headers of any valid name arrive as fetch's own would, one named like an object's prototype too", () => {
+  const raw: string[][] = [];
+  return withServer(
+    async (server) => {
+      const headers = [["__proto__", "a"], ["constructor", "b"], [
+        "cookie",
+        "c=d",
+      ]];
+      await (await fetch(server.origin, { headers })).body?.cancel();
+      await using s = new Session({ baseUrl: server.origin });
+      s.headers.set("__proto__", "a");
+      const r = await s.get("/", {
+        headers: { constructor: "b" },
+        cookies: { c: "d" },
+      });
+      await r.body?.cancel();
+      const ours = (names: string[]) =>
+        names.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase())
+          .filter((n) => headers.some(([name]) => name === n)).sort();
+      // A runtime's fetch may drop `__proto__` (Node's does); the session
+      // sends what fetch does, and never less.
+      assert.ok(ours(raw[0]).includes("constructor"));
+      assert.deepEqual(ours(raw[1]), ours(raw[0]));
+    },
+    (req, res) => {
+      raw.push(req.rawHeaders);
+      res.end();
+    },
+  );
+});
+
 test("session: requests guide — a cookie set by the server is sent back on the next request", () =>
   withServer(
     async (server) => {
