@@ -26,7 +26,7 @@ import type { CallCookies, Prepared } from "./_prepare.ts";
 import { trackDownload } from "./_progress.ts";
 import type { ProxyOption } from "./_proxy.ts";
 import { shouldStripAuth } from "./_redirect.ts";
-import type { Hop, Transport } from "./_transport.ts";
+import { type Hop, pooledUrls, type Transport } from "./_transport.ts";
 
 /** What a call goes through that belongs to its session. */
 export interface Via {
@@ -36,6 +36,7 @@ export interface Via {
   readonly send: Transport;
   /** The session's stages laid over its transport under another cache. */
   sendWith(cache: HttpCache | undefined): Transport;
+
   /** The session's cache. */
   readonly cache: HttpCache | undefined;
   /** The proxy for a URL under a proxy setting. */
@@ -250,10 +251,12 @@ export class Call {
     if (onDownload !== undefined) {
       response = trackDownload(response, onDownload);
     }
-    // Set, not compared: the hop's URL is the response's by the transport's
-    // contract, and Deno's `url` getter parses the URL anew on every read
-    // (about a microsecond), more than defining it costs.
-    Object.defineProperty(response, "url", { value: this.url });
+    // Not read: Deno's `url` getter parses the URL anew on every read
+    // (about a microsecond), and defining it costs a response its fast
+    // shape. Set unless the pool knows the response carries it already.
+    if (pooledUrls.get(response) !== this.url) {
+      Object.defineProperty(response, "url", { value: this.url });
+    }
     const history = this.history;
     for (let i = 0; i < history.length; i++) {
       (history[i] as Finished).history = history.slice(0, i);

@@ -59,11 +59,13 @@ export class DeadlineExceeded extends Error {
 
 interface Waiter {
   at: number;
-  done: boolean;
   /** Why the wait was given up, once it was. */
   given: DeadlineExceeded | undefined;
   giveUp: (() => void) | undefined;
 }
+
+/** A deadline started by {@linkcode Deadlines.start}. */
+export type Deadline = { readonly at: number };
 
 type TimerHandle = ReturnType<typeof setTimeout>;
 
@@ -101,31 +103,48 @@ export class Deadlines {
     timeout: number | undefined,
     giveUp?: () => void,
   ): Promise<Response> {
+    const deadline = this.start(timeout, giveUp);
+    return response.then((value) => {
+      const given = this.end(deadline);
+      if (given === undefined) return value;
+      value.body?.cancel().catch(() => {});
+      throw given;
+    }, (error) => {
+      throw this.end(deadline) ?? error;
+    });
+  }
+
+  /**
+   * Starts a deadline for work already under way, for a caller that settles
+   * its own promise (one `then` fewer than {@linkcode Deadlines.wait}): when
+   * `timeout` passes or the owner closes, `giveUp` runs. The caller ends
+   * the deadline once its work has settled.
+   *
+   * @param timeout milliseconds, or `undefined` for no deadline
+   * @param giveUp called when the deadline is given up
+   * @returns the deadline, for {@linkcode Deadlines.end}
+   */
+  start(timeout: number | undefined, giveUp?: () => void): Deadline {
     const waiter: Waiter = {
       at: timeout === undefined ? Infinity : Date.now() + timeout,
-      done: false,
       given: undefined,
       giveUp,
     };
     this.#waiting.add(waiter);
     if (waiter.at < this.#timerAt) this.#arm(waiter.at);
-    // A wait given up still settles only when `response` does (giveUp makes
-    // that prompt), so that whatever the request held is released before
-    // the caller hears of it. One `then`, no promise of its own: this is on
-    // every request's way.
-    return response.then((value) => {
-      if (waiter.given !== undefined) {
-        value.body?.cancel().catch(() => {});
-        throw waiter.given;
-      }
-      waiter.done = true;
-      this.#waiting.delete(waiter);
-      return value;
-    }, (error) => {
-      waiter.done = true;
-      this.#waiting.delete(waiter);
-      throw waiter.given ?? error;
-    });
+    return waiter;
+  }
+
+  /**
+   * Ends a deadline: it can no longer be given up.
+   *
+   * @param deadline what {@linkcode Deadlines.start} returned
+   * @returns why it was given up before it ended, or `undefined`
+   */
+  end(deadline: Deadline): DeadlineExceeded | undefined {
+    const waiter = deadline as Waiter;
+    this.#waiting.delete(waiter);
+    return waiter.given;
   }
 
   #arm(at: number): void {
@@ -144,7 +163,6 @@ export class Deadlines {
     let next = Infinity;
     for (const waiter of this.#waiting) {
       if (waiter.at <= now) {
-        waiter.done = true;
         this.#waiting.delete(waiter);
         waiter.given = new DeadlineExceeded(false);
         waiter.giveUp?.();
@@ -169,7 +187,6 @@ export class Deadlines {
     this.#timer = undefined;
     this.#timerAt = Infinity;
     for (const waiter of this.#waiting) {
-      waiter.done = true;
       waiter.given = new DeadlineExceeded(true);
       waiter.giveUp?.();
     }

@@ -6,7 +6,8 @@
  */
 
 import { attempt } from "./_attempt.ts";
-import type { Step } from "./_call.ts";
+import type { Call, Step } from "./_call.ts";
+import type { Deadlines } from "./_deadline.ts";
 import type { Plan } from "./_plan.ts";
 import { redirects } from "./_redirects.ts";
 import { retries } from "./_retries.ts";
@@ -22,7 +23,7 @@ const CHAINS = new Map<number, Step>();
  * The composed steps for a plan: a stage that is not configured is not in
  * the chain. Eight shapes in all, each made once.
  */
-export function chainFor(p: Plan): Step {
+function chainFor(p: Plan): Step {
   const { hooks } = p;
   const needsAttempt = typeof p.auth === "function" ||
     hooks.beforeRequest.length > 0 || hooks.afterResponse.length > 0 ||
@@ -37,6 +38,27 @@ export function chainFor(p: Plan): Step {
     CHAINS.set(key, chain);
   }
   return chain;
+}
+
+/**
+ * A call's whole journey: its chain under its deadline, then finished. One
+ * `then` past the chain: the deadline is checked where the call finishes.
+ *
+ * @param call the call, its first hop built
+ * @param deadlines the session's deadlines
+ * @returns the finished response
+ */
+export function journey(call: Call, deadlines: Deadlines): Promise<Response> {
+  const sent = chainFor(call.plan)(call.hop, call);
+  const deadline = deadlines.start(call.plan.timeout, call.abort);
+  return sent.then((response) => {
+    const given = deadlines.end(deadline);
+    if (given === undefined) return call.finish(response);
+    response.body?.cancel().catch(() => {});
+    throw call.failure(given);
+  }, (error) => {
+    throw call.failure(deadlines.end(deadline) ?? error);
+  });
 }
 
 /** The session's stages laid over its transport, the first outermost. */

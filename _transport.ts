@@ -123,3 +123,11 @@ export type Transport = (hop: Hop) => Promise<Response>;
  * @returns the function the session calls for each hop
  */
 export type Stage = (next: Transport) => Transport;
+
+/**
+ * The URL each response of the pool carries (its hop's: nothing below a
+ * hop follows a redirect), known without reading `url`, whose getter parses
+ * the URL anew on every read on Deno. A session sets a response's `url`
+ * only where this is not the caller's.
+ */
+export const pooledUrls: WeakMap<Response, string> = new WeakMap();

@@ -25,7 +25,7 @@
  * @module
  */
 
-import type { Hop, Transport } from "./_transport.ts";
+import { type Hop, pooledUrls, type Transport } from "./_transport.ts";
 import { unref } from "./_runtime.ts";
 import { type Client, createClient, type TlsOptions } from "./_clients.ts";
 import { requestBody } from "./_resend.ts";
@@ -558,11 +558,11 @@ export class Pool {
       // (Deno and Bun both let it finish), so the hop stops counting once
       // its headers are in and the body is handed over untouched: wrapping
       // every body in a JS stream would cost every download its speed.
-      if (this.#limit === Infinity) {
-        release();
-        return response;
-      }
-      return holdUntilBodyEnds(response, release);
+      let out = response;
+      if (this.#limit === Infinity) release();
+      else out = holdUntilBodyEnds(response, release);
+      pooledUrls.set(out, hop.url);
+      return out;
     }, (error) => {
       release();
       throw error;

@@ -45,7 +45,7 @@ import type { ProgressCallback } from "./_progress.ts";
 import { proxyFor, type ProxyOption, snapshotEnv } from "./_proxy.ts";
 import { resolveRetry, type RetryInput, type RetryPolicy } from "./_retry.ts";
 import { applyCookies } from "./_transmit.ts";
-import { chainFor, sender } from "./_journey.ts";
+import { journey, sender } from "./_journey.ts";
 import type { HttpCache } from "./cache.ts";
 
 export type { Auth, AuthFunction } from "./_auth.ts";
@@ -244,13 +244,7 @@ export class Session implements AsyncDisposable, Disposable {
     signal: AbortSignal | undefined,
   ): Promise<SessionResponse> {
     const call = new Call(prepared, planned, this.#via, signal);
-    const sent = chainFor(planned)(call.hop, call);
-    return this.#deadlines.wait(sent, planned.timeout, call.abort).then(
-      (response) => call.finish(response) as SessionResponse,
-      (error) => {
-        throw call.failure(error);
-      },
-    );
+    return journey(call, this.#deadlines) as Promise<SessionResponse>;
   }
 
   /**
