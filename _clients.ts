@@ -53,6 +53,7 @@ import type * as Https from "node:https";
 import type { Readable } from "node:stream";
 import type { EventEmitter } from "node:events";
 import type * as Undici from "undici";
+import { surelyEmpty } from "./_headers.ts";
 import type { Hop } from "./_transport.ts";
 import {
   bun,
@@ -193,6 +194,7 @@ type FetchInit = RequestInit & {
  * which has no `__proto__` accessor, so that every name is an own key.
  */
 function recordOf(headers: Headers): Record<string, string> | undefined {
+  if (surelyEmpty(headers)) return undefined;
   let record: Record<string, string> | undefined;
   headers.forEach((value, name) => (record ??= {})[name] = value);
   return record;
@@ -200,6 +202,7 @@ function recordOf(headers: Headers): Record<string, string> | undefined {
 
 /** The headers, or `undefined` when there are none. */
 function nonEmpty(headers: Headers): Headers | undefined {
+  if (surelyEmpty(headers)) return undefined;
   let empty = true;
   headers.forEach(() => empty = false);
   return empty ? undefined : headers;

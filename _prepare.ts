@@ -11,6 +11,7 @@ import { type Auth, type AuthFunction, basicAuthorization } from "./_auth.ts";
 import { jsonBody } from "./_body.ts";
 import { parsedText, redactUrl, urlProblem } from "./_guard.ts";
 import { heldBody } from "./_resend.ts";
+import { surelyEmpty, TrackedHeaders } from "./_headers.ts";
 import type { Hop } from "./_transport.ts";
 import {
   appendParams,
@@ -334,12 +335,16 @@ export function prepare(
     context.givenAuth,
   );
   const href = hrefOf(url, context.params, parts.params);
-  const headers = parts.headers === null
-    ? new Headers()
+  const headers = parts.headers === null ||
+      (parts.headers === undefined && surelyEmpty(context.headers))
+    ? new TrackedHeaders()
     : mergeHeaders(context.headers, parts.headers);
   const body = bodyOf(parts, headers);
   if (body !== null && isBodyless(method)) throw bodyRefused(method);
-  const cookies = callCookies(headers.get("cookie"), parts.cookies);
+  const cookies = callCookies(
+    surelyEmpty(headers) ? null : headers.get("cookie"),
+    parts.cookies,
+  );
   let basic: string | undefined;
   if (Array.isArray(auth)) {
     basic = basicAuthorization(auth[0], auth[1]);

@@ -10,6 +10,7 @@
 
 import type { Call } from "./_call.ts";
 import { mergeCookies } from "./merge.ts";
+import { surelyEmpty } from "./_headers.ts";
 import type { Hop } from "./_transport.ts";
 
 /**
@@ -25,8 +26,8 @@ function cookieHeader(call: Call, url: string, jar: string): string {
 }
 
 function setCookie(hop: Hop, header: string): void {
-  if (header === "") hop.headers.delete("cookie");
-  else hop.headers.set("cookie", header);
+  if (header !== "") hop.headers.set("cookie", header);
+  else if (!surelyEmpty(hop.headers)) hop.headers.delete("cookie");
 }
 
 /**
@@ -39,7 +40,7 @@ function setCookie(hop: Hop, header: string): void {
 export function applyCookies(hop: Hop, call: Call): void | Promise<void> {
   // A proxy's credentials are for the proxy alone, never for an origin
   // (requests CVE-2023-32681, undici CVE-2024-24758).
-  hop.headers.delete("proxy-authorization");
+  if (!surelyEmpty(hop.headers)) hop.headers.delete("proxy-authorization");
   const rule = call.cookies;
   if (rule.first !== undefined && call.history.length === 0) {
     return setCookie(hop, rule.first);

@@ -24,6 +24,7 @@ import { SessionClosedError } from "./_errors.ts";
 import { urlProblem } from "./_guard.ts";
 import { checkHooks, type Hooks } from "./_hooks.ts";
 import { mergeHeaders, mergeParams } from "./merge.ts";
+import { TrackedHeaders } from "./_headers.ts";
 import type {
   RequestOptions,
   SendOptions,
@@ -122,7 +123,9 @@ export class Session implements AsyncDisposable, Disposable {
   constructor(options: SessionOptions = {}) {
     this.baseUrl = options.baseUrl;
     // Checked as a request's are: names, values, CR, LF and NUL.
-    this.headers = mergeHeaders(new Headers(), options.headers);
+    this.headers = options.headers == null
+      ? new TrackedHeaders()
+      : mergeHeaders(new Headers(), options.headers);
     this.params = mergeParams(new URLSearchParams(), options.params);
     this.auth = options.auth;
     if (options.cookies && options.cookieStore) {
