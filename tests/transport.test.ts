@@ -188,6 +188,27 @@ test("stages: each sees every hop and every retry, in order, the first outermost
   }
 });
 
+test("stages: headers a stage sets or appends on a hop that carried none arrive", async () => {
+  const server = await serve(echo);
+  try {
+    const tag: Stage = (next) => (hop) => {
+      if (hop.url.endsWith("/set")) hop.headers.set("x-set", "1");
+      else hop.headers.append("x-appended", "2");
+      return next(hop);
+    };
+    await using s = new Session({ baseUrl: server.origin, stages: [tag] });
+    await (await s.get("/set")).body?.cancel();
+    await (await s.get("/append", { cookies: null })).body?.cancel();
+    await (await s.post("/append", { headers: null })).body?.cancel();
+    assert.equal(server.seen[0].headers["x-set"], "1");
+    assert.equal(server.seen[1].headers["x-appended"], "2");
+    assert.equal(server.seen[2].headers["x-appended"], "2");
+    assert.equal(server.seen[0].headers.cookie, undefined);
+  } finally {
+    await server.close();
+  }
+});
+
 test("stages and transport: bad values are refused when the session is made", () => {
   assert.throws(
     () => new Session({ transport: "pool" as unknown as Transport }),
