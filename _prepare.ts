@@ -292,7 +292,11 @@ function credentialsOf(
   auth: Auth | undefined,
   given: Auth | null | undefined,
 ): { url: URL; auth: Auth | undefined } {
-  if (!url.username && !url.password) return { url, auth };
+  // Userinfo takes an "@": most URLs are told apart by their href, without
+  // the getters, which parse anew on every read (Deno, Bun).
+  if (!url.href.includes("@") || (!url.username && !url.password)) {
+    return { url, auth };
+  }
   const bare = new URL(url.href);
   bare.username = "";
   bare.password = "";
