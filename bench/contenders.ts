@@ -1,6 +1,7 @@
 // The contenders of the cross-runtime comparison, on Deno and on Bun, and the
 // loop that measures them. Every contender makes one GET and reads the whole
 // body, so that each one hands its connection back the same way.
+import ky from "ky";
 import { CookieJar } from "tough-cookie";
 import { Cookies, Session } from "../mod.ts";
 import { LIVE_COOKIE } from "./server.mjs";
@@ -177,6 +178,35 @@ export const contenders: Contender[] = [
           );
           for (const c of r.headers.getSetCookie()) jar.setCookieSync(c, url);
           await r.arrayBuffer();
+        },
+        close() {},
+      };
+    },
+  },
+  // What a Deno or Bun user would write instead: ky, with tough-cookie in
+  // its hooks (ky has no jar of its own), as bench/peers.mjs does on Node.
+  {
+    name: "ky + tough-cookie",
+    path: "/live",
+    setup(base) {
+      const jar = new CookieJar();
+      const client = ky.create({
+        retry: 0,
+        hooks: {
+          beforeRequest: [(request) => {
+            const cookie = jar.getCookieStringSync(request.url);
+            if (cookie) request.headers.set("cookie", cookie);
+          }],
+          afterResponse: [(request, _options, response) => {
+            for (const c of response.headers.getSetCookie()) {
+              jar.setCookieSync(c, request.url);
+            }
+          }],
+        },
+      });
+      return {
+        call: async () => {
+          await client.get(`${base}/live`).arrayBuffer();
         },
         close() {},
       };

@@ -196,6 +196,27 @@ try {
     }
   }
 
+  say();
+  say("### Session (live jar) against ky + tough-cookie on the same runtime");
+  say();
+  say(
+    "The median of each one's paired ratios to bare fetch, the Session's over ky's.",
+  );
+  say();
+  say("| runtime | sequential | 32 in flight |");
+  say("| --- | ---: | ---: |");
+  for (const [runtime, pairs] of Object.entries(paired)) {
+    if (!pairs["ky + tough-cookie|seq"]?.length) continue;
+    const ratio = (mode) => {
+      const ours = pairs[`Session (live jar)|${mode}`];
+      const theirs = pairs[`ky + tough-cookie|${mode}`];
+      return ours?.length && theirs?.length
+        ? `${(median(ours) / median(theirs)).toFixed(2)}×`
+        : "–";
+    };
+    say(`| ${runtime} | ${ratio("seq")} | ${ratio("conc")} |`);
+  }
+
   const node = Object.entries(results).find(([r]) => r.startsWith("Node"));
   if (node) {
     say();
