@@ -36,7 +36,6 @@ export interface Via {
   readonly send: Transport;
   /** The session's stages laid over its transport under another cache. */
   sendWith(cache: HttpCache | undefined): Transport;
-
   /** The session's cache. */
   readonly cache: HttpCache | undefined;
   /** The proxy for a URL under a proxy setting. */

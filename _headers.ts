@@ -32,6 +32,9 @@ export class TrackedHeaders extends Headers {
   }
 }
 
+// To its users a `Headers`, and shown as one (`console.log(s.headers)`).
+Object.defineProperty(TrackedHeaders, "name", { value: "Headers" });
+
 /**
  * Whether headers are known to be empty without reading them: tracked
  * headers never written to. Any other `Headers` may hold anything.
