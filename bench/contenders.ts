@@ -183,35 +183,9 @@ export const contenders: Contender[] = [
       };
     },
   },
-  // What a Deno or Bun user would write instead: ky, with tough-cookie in
-  // its hooks (ky has no jar of its own), as bench/peers.mjs does on Node.
-  {
-    name: "ky + tough-cookie",
-    path: "/live",
-    setup(base) {
-      const jar = new CookieJar();
-      const client = ky.create({
-        retry: 0,
-        hooks: {
-          beforeRequest: [(request) => {
-            const cookie = jar.getCookieStringSync(request.url);
-            if (cookie) request.headers.set("cookie", cookie);
-          }],
-          afterResponse: [(request, _options, response) => {
-            for (const c of response.headers.getSetCookie()) {
-              jar.setCookieSync(c, request.url);
-            }
-          }],
-        },
-      });
-      return {
-        call: async () => {
-          await client.get(`${base}/live`).arrayBuffer();
-        },
-        close() {},
-      };
-    },
-  },
+  // What a Deno or Bun user would write instead (bench/peers.mjs runs the
+  // same on Node).
+  { name: "ky + tough-cookie", path: "/live", setup: kyWithJar },
   {
     name: "Session (no cookies)",
     setup(base) {
@@ -264,6 +238,34 @@ export const contenders: Contender[] = [
     },
   },
 ];
+
+/**
+ * ky with a tough-cookie jar in its hooks (ky has no jar of its own), asking
+ * for `/live`: what a fetch-based script would write instead of a session.
+ */
+export function kyWithJar(base: string): { call: Call; close(): void } {
+  const jar = new CookieJar();
+  const client = ky.create({
+    retry: 0,
+    hooks: {
+      beforeRequest: [(request) => {
+        const cookie = jar.getCookieStringSync(request.url);
+        if (cookie) request.headers.set("cookie", cookie);
+      }],
+      afterResponse: [(request, _options, response) => {
+        for (const c of response.headers.getSetCookie()) {
+          jar.setCookieSync(c, request.url);
+        }
+      }],
+    },
+  });
+  return {
+    call: async () => {
+      await client.get(`${base}/live`).arrayBuffer();
+    },
+    close() {},
+  };
+}
 
 /** Requests per second for `count` calls, `inflight` at a time. */
 export async function measure(

@@ -4,9 +4,9 @@
 // line of samples, like run.ts. Runs on the pinned Node, which strips types.
 import * as http from "node:http";
 import got from "got";
-import ky from "ky";
 import { CookieJar } from "tough-cookie";
 import { Session } from "../mod.ts";
+import { kyWithJar } from "./contenders.ts";
 
 const options = JSON.parse(process.argv[process.argv.length - 1]);
 const base = options.url;
@@ -43,29 +43,7 @@ const contenders = [
       },
     };
   })(),
-  (() => {
-    const jar = new CookieJar();
-    const client = ky.create({
-      retry: 0,
-      hooks: {
-        beforeRequest: [(request) => {
-          const cookie = jar.getCookieStringSync(request.url);
-          if (cookie) request.headers.set("cookie", cookie);
-        }],
-        afterResponse: [(request, _options, response) => {
-          for (const c of response.headers.getSetCookie()) {
-            jar.setCookieSync(c, request.url);
-          }
-        }],
-      },
-    });
-    return {
-      name: "ky + tough-cookie",
-      call: async () => {
-        await client.get(`${base}/live`).arrayBuffer();
-      },
-    };
-  })(),
+  { name: "ky + tough-cookie", ...kyWithJar(base) },
 ];
 
 async function measure(call, count, inflight) {
