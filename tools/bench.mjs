@@ -11,18 +11,11 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { startServer } from "../bench/server.mjs";
+import { bin, flag, option, root } from "./_cli.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const bin = (name) => join(root, "node_modules", ".bin", name);
-const args = process.argv.slice(2);
-const flag = (name) => args.includes(name);
-const value = (name, fallback) => {
-  const at = args.indexOf(name);
-  return at === -1 ? fallback : Number(args[at + 1]);
-};
+const value = (name, fallback) => Number(option(name, fallback));
 const quick = flag("--quick");
 const rounds = value("--rounds", quick ? 1 : 3);
 const soakCount = value("--soak", quick ? 20_000 : 100_000);

@@ -13,21 +13,16 @@
 //   --only-session  only the Session rows (with --against: an A/B)
 //   --runtime NAME  Deno or Bun only
 import { spawnSync } from "node:child_process";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
 import { startServer } from "../bench/server.mjs";
+import { bin, flag, option, root } from "./_cli.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const bin = (name) => join(root, "node_modules", ".bin", name);
-const args = process.argv.slice(2);
-const value = (name, fallback) => {
-  const at = args.indexOf(name);
-  return at === -1 ? fallback : Number(args[at + 1]);
-};
-const processes = value("--processes", 3);
-const pairs = value("--pairs", 40);
-const at = args.indexOf("--against");
-const against = at === -1 ? undefined : resolve(args[at + 1], "mod.ts");
+const processes = Number(option("--processes", 3));
+const pairs = Number(option("--pairs", 40));
+const againstDir = option("--against", undefined);
+const against = againstDir === undefined
+  ? undefined
+  : resolve(againstDir, "mod.ts");
 
 spawnSync("bash", [join(root, "tools", "bench-setup.sh")], {
   stdio: "inherit",
@@ -51,7 +46,7 @@ let steps = [
   ["Session", "/plain", undefined, "+ Set-Cookie read"],
   ["Session", "/live", undefined, "+ fixed Cookie"],
 ];
-if (args.includes("--only-session")) {
+if (flag("--only-session")) {
   steps = steps.filter(([step]) => step.startsWith("Session"));
 }
 if (against) {
@@ -91,11 +86,9 @@ function measure(runner, label, [step, path, module, baseline], inflight) {
   }
 }
 try {
-  const only = args.indexOf("--runtime");
+  const only = option("--runtime", undefined)?.toLowerCase();
   for (const [runtime, runner] of Object.entries(runners)) {
-    if (only !== -1 && args[only + 1].toLowerCase() !== runtime.toLowerCase()) {
-      continue;
-    }
+    if (only !== undefined && only !== runtime.toLowerCase()) continue;
     // Every step once per round, so that steps compared share the
     // machine's drift over minutes too.
     const got = steps.map(() => ({ 1: [], 32: [] }));

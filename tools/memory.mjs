@@ -10,17 +10,10 @@
 //   --rounds N   --count N (100000)   --every N (10000)   --inflight N (32)
 //   --path P (/live)   --runtime NAME (deno, bun or node)   --node-server
 import { spawnSync } from "node:child_process";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { startServer } from "../bench/server.mjs";
+import { bin, flag, option, root } from "./_cli.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const bin = (name) => join(root, "node_modules", ".bin", name);
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = args.indexOf(name);
-  return at === -1 ? fallback : args[at + 1];
-};
 const rounds = Number(option("--rounds", 3));
 const count = Number(option("--count", 100_000));
 const every = Number(option("--every", 10_000));
@@ -72,13 +65,13 @@ const cell = (xs, digits = 1, unit = "") =>
 const at = (run, requests) => run.points.find((p) => p.requests === requests);
 const end = (run) => run.points[run.points.length - 1];
 
-if (!args.includes("--node-server")) {
+if (!flag("--node-server")) {
   spawnSync("bash", [join(root, "tools", "bench-setup.sh")], {
     stdio: "inherit",
   });
 }
 const server = await startServer({
-  prefer: args.includes("--node-server") ? "node" : "nginx",
+  prefer: flag("--node-server") ? "node" : "nginx",
 });
 const started = Date.now();
 const lines = [];

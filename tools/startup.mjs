@@ -12,18 +12,10 @@
 //                   node: module or a path relative to the checkout); repeat
 import { spawnSync } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { bin, every, option, root } from "./_cli.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const bin = (name) => join(root, "node_modules", ".bin", name);
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = args.indexOf(name);
-  return at === -1 ? fallback : args[at + 1];
-};
-const every = (name) =>
-  args.flatMap((a, i) => a === name && args[i + 1] ? [args[i + 1]] : []);
 const runs = Number(option("--runs", 20));
 const only = option("--runtime", undefined)?.toLowerCase();
 const against = option("--against", undefined);

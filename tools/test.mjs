@@ -5,12 +5,10 @@
 // exits non-zero when anything failed.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+// The groups to run, e.g. "deno", "bun", "node", "checks"; none for all.
+import { args as only, bin, root } from "./_cli.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const bin = (name) => join(root, "node_modules", ".bin", name);
-const only = process.argv.slice(2); // e.g. "deno", "bun", "node", "checks"
 const env = { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" };
 // deno-lint-ignore no-control-regex
 const ANSI = /\x1b\[[0-9;]*m/g;
