@@ -165,7 +165,9 @@ export class Call {
   }
 
   /** Gives the call up: everything listening to its signal stops. */
-  readonly abort = (): void => this.#controller.abort();
+  abort(): void {
+    this.#controller.abort();
+  }
 
   /**
    * A hop of this call to a URL (its fragment is dropped); `parsed` is the

@@ -410,7 +410,10 @@ function bunClient(
   }
   const session = new FetchSession(options);
   return {
-    send: (hop) => session.fetch(...fetchArgs(hop)),
+    send: (hop) => {
+      const [input, init] = fetchArgs(hop);
+      return session.fetch(input, init);
+    },
     close: () => session.close(),
   };
 }

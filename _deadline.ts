@@ -61,7 +61,13 @@ interface Waiter {
   at: number;
   /** Why the wait was given up, once it was. */
   given: DeadlineExceeded | undefined;
-  giveUp: (() => void) | undefined;
+  giveUp: Abortable | undefined;
+}
+
+/** What a deadline given up aborts: an `AbortController`, a call. */
+export interface Abortable {
+  /** Gives the work up. */
+  abort(): void;
 }
 
 /** A deadline started by {@linkcode Deadlines.start}. */
@@ -103,7 +109,10 @@ export class Deadlines {
     timeout: number | undefined,
     giveUp?: () => void,
   ): Promise<Response> {
-    const deadline = this.start(timeout, giveUp);
+    const deadline = this.start(
+      timeout,
+      giveUp === undefined ? undefined : { abort: giveUp },
+    );
     return response.then((value) => {
       const given = this.end(deadline);
       if (given === undefined) return value;
@@ -117,14 +126,14 @@ export class Deadlines {
   /**
    * Starts a deadline for work already under way, for a caller that settles
    * its own promise (one `then` fewer than {@linkcode Deadlines.wait}): when
-   * `timeout` passes or the owner closes, `giveUp` runs. The caller ends
+   * `timeout` passes or the owner closes, `giveUp` is aborted. The caller ends
    * the deadline once its work has settled.
    *
    * @param timeout milliseconds, or `undefined` for no deadline
-   * @param giveUp called when the deadline is given up
+   * @param giveUp aborted when the deadline is given up
    * @returns the deadline, for {@linkcode Deadlines.end}
    */
-  start(timeout: number | undefined, giveUp?: () => void): Deadline {
+  start(timeout: number | undefined, giveUp?: Abortable): Deadline {
     const waiter: Waiter = {
       at: timeout === undefined ? Infinity : Date.now() + timeout,
       given: undefined,
@@ -165,7 +174,7 @@ export class Deadlines {
       if (waiter.at <= now) {
         this.#waiting.delete(waiter);
         waiter.given = new DeadlineExceeded(false);
-        waiter.giveUp?.();
+        waiter.giveUp?.abort();
       } else if (waiter.at < next) next = waiter.at;
     }
     if (next !== Infinity) this.#arm(next);
@@ -188,7 +197,7 @@ export class Deadlines {
     this.#timerAt = Infinity;
     for (const waiter of this.#waiting) {
       waiter.given = new DeadlineExceeded(true);
-      waiter.giveUp?.();
+      waiter.giveUp?.abort();
     }
     this.#waiting.clear();
   }

@@ -95,6 +95,13 @@ export interface CallCookies {
   readonly first: string | undefined;
 }
 
+/** The cookies of most requests: the jar's, nothing of their own. */
+const JAR_ONLY: CallCookies = Object.freeze({
+  given: undefined,
+  jar: true,
+  first: undefined,
+});
+
 /**
  * The cookies of a call whose first hop may carry a `Cookie` header set by
  * hand.
@@ -107,6 +114,7 @@ export function callCookies(
   manual: string | null,
   cookies: CookiesInput | null | undefined,
 ): CallCookies {
+  if (manual === null && cookies === undefined) return JAR_ONLY;
   const jar = cookies !== null;
   const over = cookies ?? undefined;
   if (manual === null) return { given: over, jar, first: undefined };
