@@ -6,10 +6,10 @@
  * arms it about once per timeout.
  *
  * A request that passes its deadline (or whose owner closes) is given up:
- * its `giveUp` callback runs (the session aborts the request there, which
- * closes its connection), and its promise rejects with
- * {@linkcode DeadlineExceeded} once the request has settled; a response that
- * still came has its body cancelled.
+ * what it gave to abort is aborted (the session's call, which closes its
+ * connection), and it ends with {@linkcode DeadlineExceeded} once it has
+ * settled, not before, so that whatever it held is released before its
+ * caller hears of it; a response that still came has its body cancelled.
  *
  * @example
  * ```ts
@@ -114,9 +114,8 @@ export class Deadlines {
       giveUp === undefined ? undefined : { abort: giveUp },
     );
     return response.then((value) => {
-      const given = this.end(deadline);
+      const given = this.end(deadline, value);
       if (given === undefined) return value;
-      value.body?.cancel().catch(() => {});
       throw given;
     }, (error) => {
       throw this.end(deadline) ?? error;
@@ -145,14 +144,17 @@ export class Deadlines {
   }
 
   /**
-   * Ends a deadline: it can no longer be given up.
+   * Ends a deadline: it can no longer be given up. When it was, a response
+   * that came anyway has its body cancelled, as no caller will read it.
    *
    * @param deadline what {@linkcode Deadlines.start} returned
+   * @param response the response the work settled with, if it did
    * @returns why it was given up before it ended, or `undefined`
    */
-  end(deadline: Deadline): DeadlineExceeded | undefined {
+  end(deadline: Deadline, response?: Response): DeadlineExceeded | undefined {
     const waiter = deadline as Waiter;
     this.#waiting.delete(waiter);
+    if (waiter.given !== undefined) response?.body?.cancel().catch(() => {});
     return waiter.given;
   }
 

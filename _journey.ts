@@ -52,9 +52,8 @@ export function journey(call: Call, deadlines: Deadlines): Promise<Response> {
   const sent = chainFor(call.plan)(call.hop, call);
   const deadline = deadlines.start(call.plan.timeout, call);
   return sent.then((response) => {
-    const given = deadlines.end(deadline);
+    const given = deadlines.end(deadline, response);
     if (given === undefined) return call.finish(response);
-    response.body?.cancel().catch(() => {});
     throw call.failure(given);
   }, (error) => {
     throw call.failure(deadlines.end(deadline) ?? error);

@@ -10,6 +10,7 @@
 // processes of two checkouts to compare them: one process drifts by several
 // percent from the next.
 import process from "node:process";
+import { measure } from "./contenders.ts";
 
 const [dir = new URL("..", import.meta.url).pathname, path = "/plain"] = process
   .argv.slice(2);
@@ -33,12 +34,11 @@ if (bun !== undefined) {
   };
 }
 
-async function median(send: () => Promise<unknown>): Promise<number> {
+/** Microseconds a call, the median of 8 runs of one at a time. */
+async function median(call: () => Promise<unknown>): Promise<number> {
   const runs: number[] = [];
   for (let r = 0; r < 8; r++) {
-    const started = performance.now();
-    for (let i = 0; i < PER_RUN; i++) await send();
-    runs.push((performance.now() - started) * 1000 / PER_RUN);
+    runs.push(1e6 / await measure(async () => void await call(), PER_RUN, 1));
   }
   return runs.sort((a, b) => a - b)[4];
 }
