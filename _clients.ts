@@ -211,20 +211,19 @@ function nonEmpty(headers: Headers): Headers | undefined {
 /**
  * What fetch is given for a hop, by every fetch-based client: the URL, or
  * the request whose stream body the hop carries (see `sourceOf`: the body
- * is then left out of the init), and the init, redirects not followed.
+ * is then left out of the init), and the init, redirects not followed,
+ * with the headers as `headersOf` hands them to this runtime's fetch.
  */
 function fetchArgs(
   hop: Hop,
-  headersAs: "headers" | "record" = "headers",
+  headersOf: (headers: Headers) => HeadersInit | undefined = nonEmpty,
 ): [string | Request, FetchInit] {
   const source = sourceOf(hop);
   // Only what differs from fetch's defaults: Deno's fetch converts every
   // member given, an empty `Headers` too (a few microseconds a request).
   const init: FetchInit = { signal: hop.signal, redirect: "manual" };
   if (hop.method !== "GET") init.method = hop.method;
-  const headers = headersAs === "record"
-    ? recordOf(hop.headers)
-    : nonEmpty(hop.headers);
+  const headers = headersOf(hop.headers);
   if (headers !== undefined) init.headers = headers;
   if (source === undefined && hop.body !== null) {
     init.body = hop.body;
@@ -372,7 +371,7 @@ function denoClient(
       // A record: Deno's fetch reads a `Headers` through its sorting
       // iterator, twice the cost of a record's keys (Bun and Node copy
       // their own `Headers` faster than a record).
-      const [input, init] = fetchArgs(hop, "record");
+      const [input, init] = fetchArgs(hop, recordOf);
       init.client = client;
       if (once && typeof input === "string" && !isIdempotent(hop.method)) {
         sendOnceInit(init, freshClient);
