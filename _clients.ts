@@ -410,11 +410,36 @@ function bunClient(
   const session = new FetchSession(options);
   return {
     send: (hop) => {
+      if (!bunSends(hop.method)) {
+        return Promise.reject(
+          new UnsupportedTransportError(
+            `Bun's fetch would send a ${hop.method} request as a GET: it sends only the methods it knows`,
+          ),
+        );
+      }
       const [input, init] = fetchArgs(hop);
       return session.fetch(input, init);
     },
     close: () => session.close(),
   };
+}
+
+/** Whether Bun sends each method asked about as it is, by method. */
+const bunMethods = new Map<string, boolean>();
+
+/**
+ * Whether Bun's fetch sends this method: it sends one it does not know
+ * (`FOO`) as a GET, which its `Request` tells by reading back as `GET`.
+ */
+function bunSends(method: string): boolean {
+  let sends = bunMethods.get(method);
+  if (sends === undefined) {
+    sends = new Request("http://localhost/", { method }).method === method;
+    // Methods come from callers: a few are remembered, not every one.
+    if (bunMethods.size >= 64) bunMethods.clear();
+    bunMethods.set(method, sends);
+  }
+  return sends;
 }
 
 /** undici, and Node's own roots: what Node's client is made of. */

@@ -11,6 +11,7 @@ import { type Auth, type AuthFunction, basicAuthorization } from "./_auth.ts";
 import { jsonBody } from "./_body.ts";
 import { parsedText, redactUrl, urlProblem } from "./_guard.ts";
 import { heldBody } from "./_resend.ts";
+import { abortable } from "./_hooks.ts";
 import { surelyEmpty, TrackedHeaders } from "./_headers.ts";
 import type { Hop } from "./_transport.ts";
 import {
@@ -134,6 +135,34 @@ export function callCookies(
  */
 export function bodyRefused(method: string): TypeError {
   return new TypeError(`A ${method.toUpperCase()} request cannot have a body`);
+}
+
+/** A method is a token (RFC 9110 §9.1, §5.6.2). */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** The methods the Fetch standard forbids: no runtime's fetch sends them. */
+const FORBIDDEN = new Set(["CONNECT", "TRACE", "TRACK"]);
+
+/**
+ * A request's method as it is sent: upper-cased, as requests and ky send
+ * it (fetch upper-cases only six names, so a "patch" would go out as it is
+ * and most servers answer 400). Refused before anything is sent when it is
+ * not a token or fetch forbids it: Deno's fetch throws for those, Bun's
+ * sends another method.
+ *
+ * @param method the method the caller gave
+ * @returns the method to send
+ */
+export function methodOf(method: string): string {
+  if (typeof method !== "string" || !TOKEN.test(method)) {
+    throw new TypeError(`Invalid method: ${JSON.stringify(String(method))}`);
+  }
+  const upper = method.toUpperCase();
+  if (FORBIDDEN.has(upper)) {
+    throw new TypeError(
+      `A ${upper} request cannot be sent: fetch forbids CONNECT, TRACE and TRACK`,
+    );
+  }
+  return upper;
 }
 
 /** Whether a method carries no body: GET and HEAD. */
@@ -329,18 +358,19 @@ export interface PrepareContext {
 /**
  * Builds a request's first hop.
  *
- * @param method the method
+ * @param given the method, as the caller gave it
  * @param resolved the request's URL, resolved and checked
  * @param parts what the request gives
  * @param context the session's headers and params, the planned credentials
  * @returns the first hop, not yet sent
  */
 export function prepare(
-  method: string,
+  given: string,
   resolved: URL,
   parts: RequestParts,
   context: PrepareContext,
 ): Prepared {
+  const method = methodOf(given);
   const { url, auth } = credentialsOf(
     resolved,
     context.auth,
@@ -394,17 +424,36 @@ export function requestFor(url: string, hop: Hop): Request {
 }
 
 /**
+ * The signal a hand-built request is given up by (for `send()`): its own,
+ * and the caller's for the call when one is given.
+ *
+ * @param request the request
+ * @param signal the call's `signal` option
+ * @returns the signal for the call
+ */
+export function sendSignal(
+  request: Request,
+  signal: AbortSignal | undefined,
+): AbortSignal {
+  return signal === undefined
+    ? request.signal
+    : AbortSignal.any([request.signal, signal]);
+}
+
+/**
  * A hand-built request as a first hop (for `send()`): sent as it is, its
  * body read whole so that a redirect or a retry can send it again, its
  * `Cookie` header kept on its origin over redirects, with the jar's.
  *
  * @param request the request
  * @param cookies the cookies `prepare()` gave it, if it made it
+ * @param signal what gives the call up while the body is read
  * @returns the first hop
  */
 export async function preparedOf(
   request: Request,
   cookies: CallCookies | undefined,
+  signal: AbortSignal,
 ): Promise<Prepared> {
   let body: BodyInit | null = null;
   if (isBodyless(request.method)) {
@@ -417,7 +466,7 @@ export async function preparedOf(
       | null
       | undefined;
     body = held === undefined
-      ? new Uint8Array(await request.arrayBuffer())
+      ? new Uint8Array(await abortable(request.arrayBuffer(), signal))
       : held;
   }
   const headers = new Headers(request.headers);

@@ -40,6 +40,7 @@ import {
   type Prepared,
   preparedOf,
   requestFor,
+  sendSignal,
   UrlResolver,
 } from "./_prepare.ts";
 import type { ProgressCallback } from "./_progress.ts";
@@ -287,17 +288,15 @@ export class Session implements AsyncDisposable, Disposable {
 
   /**
    * Sends a request through the session: its pool, its jar (cookies stored
-   * from every hop, recomputed for every redirect) and its redirect policy.
-   * The first hop goes as it is ({@linkcode Session.prepare} adds the
-   * session's settings); its `Cookie` stays on its origin over redirects.
+   * from every hop) and its redirect policy. The first hop goes as it is
+   * ({@linkcode Session.prepare} adds the session's settings; its `Cookie`
+   * stays on its origin); the request's own signal gives the call up too.
    *
    * @example
    * ```ts
    * import { Session } from "@fetchkit/session";
    * await using s = new Session();
-   * const r = await s.send(new Request("http://127.0.0.1:8080/get"), {
-   *   timeout: 5_000,
-   * });
+   * const r = await s.send(new Request("http://127.0.0.1:8080/get"));
    * ```
    * @param request the request to send
    * @param init timeout, redirect policy and signal for this call
@@ -311,8 +310,12 @@ export class Session implements AsyncDisposable, Disposable {
     const tooLong = urlProblem(request.url);
     if (tooLong !== undefined) throw new TypeError(tooLong);
     const planned = plan(this, { ...init, auth: null });
-    const prepared = await preparedOf(request, this.#prepared.get(request));
-    return await this.#run(prepared, planned, init.signal);
+    const signal = sendSignal(request, init.signal);
+    const cookies = this.#prepared.get(request);
+    const prepared = await preparedOf(request, cookies, signal);
+    // The session may have been closed while the body was read.
+    if (this.#closed) throw new SessionClosedError(request);
+    return await this.#run(prepared, planned, signal);
   }
 
   /**

@@ -561,3 +561,82 @@ test("parity: decodeBody (what the Deno client calls) reads a deflate head split
   });
   assert.equal(decodeBody(gzip), gzip);
 });
+
+/**
+ * A TCP server that reads each request's line and answers it with no body,
+ * so that a method no HTTP parser knows (`FOO`) is seen as it was sent.
+ */
+async function lineServer(): Promise<
+  { origin: string; lines: string[]; close(): Promise<void> }
+> {
+  const lines: string[] = [];
+  const server = net.createServer((socket) => {
+    let head = "";
+    socket.on("data", (chunk) => {
+      head += chunk.toString("latin1");
+      if (!head.includes("\r\n\r\n")) return;
+      lines.push(head.slice(0, head.indexOf("\r\n")));
+      socket.end("HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n");
+    });
+  });
+  await new Promise<void>((go) => server.listen(0, "127.0.0.1", go));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    lines,
+    close: () => new Promise((done) => server.close(() => done())),
+  };
+}
+
+test("parity: a method is sent upper-cased, as requests sends it; a custom token as it is named; fetch's forbidden methods and non-tokens are refused before anything is sent", async () => {
+  const server = await lineServer();
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    for (const method of ["patch", "Delete", "PROPFIND", "query"]) {
+      await (await s.request(method, "/m")).body?.cancel();
+    }
+    assert.deepEqual(server.lines, [
+      "PATCH /m HTTP/1.1",
+      "DELETE /m HTTP/1.1",
+      "PROPFIND /m HTTP/1.1",
+      "QUERY /m HTTP/1.1",
+    ]);
+    for (const method of ["TRACE", "connect", "Track"]) {
+      await assert.rejects(s.request(method, "/m"), {
+        name: "TypeError",
+        message: new RegExp(
+          `^A ${method.toUpperCase()} request cannot be sent`,
+        ),
+      });
+    }
+    for (const method of ["GE T", "", "GET\r\nX: 1", "é"]) {
+      await assert.rejects(s.request(method, "/m"), {
+        name: "TypeError",
+        message: `Invalid method: ${JSON.stringify(method)}`,
+      });
+    }
+    await assert.rejects(s.prepare("TRACE", "/m"), { name: "TypeError" });
+    assert.equal(server.lines.length, 4);
+  } finally {
+    await server.close();
+  }
+});
+
+test("parity: a method Bun's fetch does not know is refused on Bun, not sent as a GET; other runtimes send it", async () => {
+  const server = await lineServer();
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    if ("Bun" in globalThis) {
+      await assert.rejects(s.request("FOO", "/m"), {
+        name: "UnsupportedTransportError",
+        message: /would send a FOO request as a GET/,
+      });
+      assert.deepEqual(server.lines, []);
+    } else {
+      await (await s.request("FOO", "/m")).body?.cancel();
+      assert.deepEqual(server.lines, ["FOO /m HTTP/1.1"]);
+    }
+  } finally {
+    await server.close();
+  }
+});

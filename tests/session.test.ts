@@ -1,7 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { echo, serve, withServer } from "./_server.ts";
-import { basicAuth, Session } from "../mod.ts";
+import { until, within } from "./_wait.ts";
+import {
+  basicAuth,
+  type Hop,
+  Session,
+  SessionClosedError,
+  type Transport,
+} from "../mod.ts";
 
 const basic = (u: string, p: string) => `Basic ${btoa(`${u}:${p}`)}`;
 
@@ -727,4 +734,73 @@ test("session: a FormData body goes whole under its own boundary through an auth
   } finally {
     await server.close();
   }
+});
+
+/** A transport that keeps every hop and answers none until it is aborted. */
+function hangingTransport(): { transport: Transport; hops: Hop[] } {
+  const hops: Hop[] = [];
+  const transport: Transport = (hop) =>
+    new Promise((_, reject) => {
+      hops.push(hop);
+      hop.signal.addEventListener("abort", () => reject(hop.signal.reason));
+    });
+  return { transport, hops };
+}
+
+test("session: send() closed while it reads the request's body sends nothing and rejects with SessionClosedError", async () => {
+  const { transport, hops } = hangingTransport();
+  const s = new Session({ transport });
+  const sent = s.send(
+    new Request("http://127.0.0.1:9/x", { method: "POST", body: "abc" }),
+  );
+  const closing = s.close();
+  await within(
+    assert.rejects(sent, SessionClosedError),
+    5_000,
+    "send() after close",
+  );
+  await closing;
+  assert.equal(hops.length, 0);
+});
+
+test("session: send() is given up by the request's own signal, as fetch would be", async () => {
+  const { transport, hops } = hangingTransport();
+  await using s = new Session({ transport });
+  const controller = new AbortController();
+  const sent = s.send(
+    new Request("http://127.0.0.1:9/x", { signal: controller.signal }),
+  );
+  await until(() => hops.length === 1, "the hop reached the transport");
+  controller.abort(new Error("the caller gave up"));
+  await within(
+    assert.rejects(sent, { message: "the caller gave up" }),
+    5_000,
+    "send() after the request's signal aborted",
+  );
+  assert.equal(hops[0].signal.aborted, true);
+});
+
+test("session: send() reading a stream body that never ends is given up by the caller's signal; nothing is sent", async () => {
+  const { transport, hops } = hangingTransport();
+  await using s = new Session({ transport });
+  let reading!: () => void;
+  const read = new Promise<void>((go) => reading = go);
+  const body = new ReadableStream<Uint8Array>({ pull: () => reading() });
+  const controller = new AbortController();
+  const sent = s.send(
+    new Request("http://127.0.0.1:9/x", {
+      method: "POST",
+      body,
+      duplex: "half",
+    } as RequestInit),
+    { signal: controller.signal },
+  );
+  await within(read, 5_000, "the body being read");
+  controller.abort(new Error("stop reading"));
+  await within(
+    assert.rejects(sent, { message: "stop reading" }),
+    5_000,
+    "send() while its body is read",
+  );
+  assert.equal(hops.length, 0);
 });
