@@ -153,7 +153,7 @@ interface Entry {
   key: string;
   origin: string;
   client: Client;
-  /** Requests not yet finished (see OriginStats.inFlight). */
+  /** Requests given this client, not yet finished (see OriginStats.inFlight). */
   busy: number;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
@@ -312,15 +312,15 @@ export class Pool {
     return origin;
   }
 
-  /** The client for a key, made (after waiting for room) when missing. */
+  /**
+   * The client for a key, made (after waiting for room) when missing, and
+   * taken for the hop, which is sent on it only after an await.
+   */
   async #client(hop: Hop, origin: string, key: string): Promise<Entry> {
     for (;;) {
       if (this.#closed) throw new TypeError("The pool is closed");
       const found = this.#clients.get(key);
-      if (found) {
-        this.#recent(found);
-        return found;
-      }
+      if (found) return this.#take(found);
       if (this.#clients.size < this.#maxClients || this.#evictOne()) break;
       await wait(this.#roomWaiters, hop.signal);
     }
@@ -337,6 +337,19 @@ export class Pool {
     const counts = this.#origin(origin);
     counts.created++;
     counts.clients++;
+    return this.#take(entry);
+  }
+
+  /**
+   * Counts a client busy from when it is handed to a hop, before the hop is
+   * sent on it: a hop making room meanwhile must not evict (close) it.
+   */
+  #take(entry: Entry): Entry {
+    // The client is not idle while it carries a request.
+    if (entry.timer !== undefined) clearTimeout(entry.timer);
+    entry.timer = undefined;
+    entry.busy++;
+    this.#recent(entry);
     return entry;
   }
 
@@ -506,8 +519,7 @@ export class Pool {
     const found = this.#clients.get(key);
     if (found !== undefined && counts.active < this.#limit) {
       counts.active++;
-      this.#recent(found);
-      return this.#sendOn(found, counts, hop);
+      return this.#sendOn(this.#take(found), counts, hop);
     }
     return this.#wait(hop, origin, key, counts).then((entry) =>
       this.#sendOn(entry, counts, hop)
@@ -531,12 +543,8 @@ export class Pool {
     }
   }
 
-  /** Sends a hop on a client, its slot taken; gives the slot back. */
+  /** Sends a hop on a client, its slot and the client taken; gives both back. */
   #sendOn(entry: Entry, counts: Origin, hop: Hop): Promise<Response> {
-    // The client is not idle while it carries a request.
-    if (entry.timer !== undefined) clearTimeout(entry.timer);
-    entry.timer = undefined;
-    entry.busy++;
     counts.sent++;
     let released = false;
     const release = () => {

@@ -107,6 +107,49 @@ test("pool: a slot is held until the body is consumed or cancelled, and queued r
   }
 });
 
+test("pool: with maxClients 1, concurrent requests to two origins both arrive and succeed; the second waits for room", async () => {
+  await using s = new Session({ pool: { maxClients: 1 } });
+  // The origins whose client is alive when each request arrives: a request
+  // must arrive over a client still in the pool, not an evicted one.
+  const aliveAt: Record<string, string[]> = {};
+  const server = await serve((req, res) => {
+    aliveAt[req.url!] = Object.entries(s.pool.stats())
+      .filter(([, o]) => o.clientsAlive > 0).map(([origin]) => origin);
+    echo(req, res);
+  });
+  try {
+    // 127.0.0.1 and localhost name the same server but are two origins, so
+    // two clients: the second must wait for room, not evict the first's
+    // client before the first request has been sent on it.
+    const first = `http://127.0.0.1:${server.port}`;
+    const second = `http://localhost:${server.port}`;
+    const settled = await within(
+      Promise.allSettled([
+        s.get(`${first}/a`).then((r) => r.json()),
+        s.get(`${second}/b`).then((r) => r.json()),
+      ]),
+      5_000,
+      "both settled",
+    );
+    assert.deepEqual(
+      settled.map((x) =>
+        x.status === "fulfilled" ? x.value.url : String(x.reason)
+      ),
+      ["/a", "/b"],
+    );
+    assert.deepEqual(server.seen.map((x) => x.url).sort(), ["/a", "/b"]);
+    assert.deepEqual(aliveAt, { "/a": [first], "/b": [second] });
+    assert.equal(server.connections, 2, "one connection for each client");
+    assert.equal(s.pool.clients, 1);
+    const stats = s.pool.stats();
+    assert.equal(stats[first].sent, 1);
+    assert.equal(stats[second].sent, 1);
+    assert.equal(stats[first].clientsAlive + stats[second].clientsAlive, 1);
+  } finally {
+    await server.close();
+  }
+});
+
 test("pool: a HEAD or 204 response frees its slot at once", async () => {
   const server = await serve((_req, res) => {
     res.statusCode = 204;
