@@ -61,8 +61,9 @@ function givenUp(hop: Hop, outcome: Outcome, attempts: number): unknown {
 export function retries(next: Step): Step {
   return async (hop, call) => {
     const policy = call.plan.retry;
+    let sent = hop;
     for (let retried = 0;; retried++) {
-      const outcome = await attemptOnce(next, hop, call);
+      const outcome = await attemptOnce(next, sent, call);
       const { response, error } = outcome;
       const delay = mayRetry(policy, hop.method, retried)
         ? retryDelay(policy, retried + 1, response)
@@ -88,6 +89,9 @@ export function retries(next: Step): Step {
         delay,
       }, call.signal);
       await sleep(delay, call.signal);
+      // A hop of its own for each retry: the jar's Cookie is laid on anew,
+      // and a stage may keep the hop it was given, as it was sent.
+      sent = { ...hop, headers: new Headers(hop.headers) };
     }
   };
 }

@@ -188,6 +188,42 @@ test("stages: each sees every hop and every retry, in order, the first outermost
   }
 });
 
+test("stages: a hop a stage keeps stays as it was sent; each retry is a hop of its own, with the jar's Cookie of its time", async () => {
+  let attempts = 0;
+  const server = await serve((req, res) => {
+    if (++attempts === 1) {
+      res.writeHead(503, { "set-cookie": "n=1; Path=/" }).end();
+    } else echo(req, res);
+  });
+  try {
+    const kept: Hop[] = [];
+    const keep: Stage = (next) => (hop) => {
+      kept.push(hop);
+      return next(hop);
+    };
+    await using s = new Session({
+      baseUrl: server.origin,
+      retry: { limit: 1, backoff: () => 0 },
+      stages: [keep],
+    });
+    const r = await s.get("/flaky");
+    await r.body?.cancel();
+    assert.equal(r.retryCount, 1);
+    assert.deepEqual(server.seen.map((x) => x.headers.cookie), [
+      undefined,
+      "n=1",
+    ]);
+    assert.equal(kept.length, 2);
+    assert.notEqual(kept[0], kept[1]);
+    assert.deepEqual(kept.map((hop) => hop.headers.get("cookie")), [
+      null,
+      "n=1",
+    ]);
+  } finally {
+    await server.close();
+  }
+});
+
 test("stages: headers a stage sets or appends on a hop that carried none arrive", async () => {
   const server = await serve(echo);
   try {
