@@ -9,6 +9,7 @@
  */
 
 import type { Call } from "./_call.ts";
+import { cancelBody } from "./_hooks.ts";
 import { mergeCookies } from "./merge.ts";
 import { surelyEmpty } from "./_headers.ts";
 import type { Hop } from "./_transport.ts";
@@ -66,6 +67,33 @@ function storeCookies(
   return call.via.cookies.store(hop.url, setCookies);
 }
 
+/** Drops a response for an error: its body is cancelled, then the error goes. */
+function drop(response: Response, error: unknown): Promise<never> {
+  return cancelBody(response).then(() => {
+    throw error;
+  });
+}
+
+/**
+ * Keeps a response's Set-Cookie. When the jar fails (a store that is down)
+ * the call rejects and nobody will read the response, so its body is
+ * cancelled first: otherwise its connection and pool slot stay taken.
+ */
+function kept(
+  call: Call,
+  response: Response,
+  hop: Hop,
+): Response | Promise<Response> {
+  let stored: void | Promise<void>;
+  try {
+    stored = storeCookies(call, response, hop);
+  } catch (error) {
+    return drop(response, error);
+  }
+  if (stored === undefined) return response;
+  return stored.then(() => response, (error) => drop(response, error));
+}
+
 /**
  * Sends a hop whose cookies are on through the stages and the transport,
  * and keeps its response's Set-Cookie: below the attempt, which lays the
@@ -84,10 +112,7 @@ export function deliver(hop: Hop, call: Call): Promise<Response> {
   } catch (error) {
     return Promise.reject(call.transportError(error, hop));
   }
-  return sent.then((response) => {
-    const stored = storeCookies(call, response, hop);
-    return stored === undefined ? response : stored.then(() => response);
-  }, (error) => {
+  return sent.then((response) => kept(call, response, hop), (error) => {
     throw call.transportError(error, hop);
   });
 }
