@@ -9,7 +9,7 @@
  */
 
 import type { Call } from "./_call.ts";
-import { cancelBody } from "./_hooks.ts";
+import { abortable, cancelBody } from "./_hooks.ts";
 import { mergeCookies } from "./merge.ts";
 import { surelyEmpty } from "./_headers.ts";
 import type { Hop } from "./_transport.ts";
@@ -52,7 +52,11 @@ export function applyCookies(hop: Hop, call: Call): void | Promise<void> {
   if (typeof header === "string") {
     return setCookie(hop, cookieHeader(call, hop.url, header));
   }
-  return header.then((jar) => setCookie(hop, cookieHeader(call, hop.url, jar)));
+  // A store may never answer (its server gone): the call's signal (its
+  // timeout, its caller, close()) ends the wait, and a late header is dropped.
+  return abortable(header, call.signal).then((jar) =>
+    setCookie(hop, cookieHeader(call, hop.url, jar))
+  );
 }
 
 function storeCookies(
@@ -91,7 +95,12 @@ function kept(
     return drop(response, error);
   }
   if (stored === undefined) return response;
-  return stored.then(() => response, (error) => drop(response, error));
+  // Bounded by the call's signal as the jar's read is: a store that never
+  // answers cannot hold the call (and the response's connection) past it.
+  return abortable(stored, call.signal).then(
+    () => response,
+    (error) => drop(response, error),
+  );
 }
 
 /**
