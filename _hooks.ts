@@ -239,12 +239,17 @@ export function abortable<T>(
   value: T | Promise<T>,
   signal: AbortSignal,
 ): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  if (!(value instanceof Promise)) return Promise.resolve(value);
+  if (!signal.aborted && !(value instanceof Promise)) {
+    return Promise.resolve(value);
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    value.then(
+    // Aborted already, the value is still awaited below: a rejection that
+    // comes later is handled (Deno ends the process on an unhandled one)
+    // and a late response's body is cancelled.
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    Promise.resolve(value).then(
       (v) => {
         signal.removeEventListener("abort", onAbort);
         if (signal.aborted && v instanceof Response) {

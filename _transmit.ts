@@ -9,6 +9,7 @@
  */
 
 import type { Call } from "./_call.ts";
+import { abortable, cancelBody } from "./_hooks.ts";
 import { mergeCookies } from "./merge.ts";
 import { surelyEmpty } from "./_headers.ts";
 import type { Hop } from "./_transport.ts";
@@ -51,7 +52,11 @@ export function applyCookies(hop: Hop, call: Call): void | Promise<void> {
   if (typeof header === "string") {
     return setCookie(hop, cookieHeader(call, hop.url, header));
   }
-  return header.then((jar) => setCookie(hop, cookieHeader(call, hop.url, jar)));
+  // A store may never answer (its server gone): the call's signal (its
+  // timeout, its caller, close()) ends the wait, and a late header is dropped.
+  return abortable(header, call.signal).then((jar) =>
+    setCookie(hop, cookieHeader(call, hop.url, jar))
+  );
 }
 
 function storeCookies(
@@ -64,6 +69,38 @@ function storeCookies(
   // The hop's URL: a transport does not follow redirects, so the response
   // is the hop's (and reading Deno's `response.url` parses it anew).
   return call.via.cookies.store(hop.url, setCookies);
+}
+
+/** Drops a response for an error: its body is cancelled, then the error goes. */
+function drop(response: Response, error: unknown): Promise<never> {
+  return cancelBody(response).then(() => {
+    throw error;
+  });
+}
+
+/**
+ * Keeps a response's Set-Cookie. When the jar fails (a store that is down)
+ * the call rejects and nobody will read the response, so its body is
+ * cancelled first: otherwise its connection and pool slot stay taken.
+ */
+function kept(
+  call: Call,
+  response: Response,
+  hop: Hop,
+): Response | Promise<Response> {
+  let stored: void | Promise<void>;
+  try {
+    stored = storeCookies(call, response, hop);
+  } catch (error) {
+    return drop(response, error);
+  }
+  if (stored === undefined) return response;
+  // Bounded by the call's signal as the jar's read is: a store that never
+  // answers cannot hold the call (and the response's connection) past it.
+  return abortable(stored, call.signal).then(
+    () => response,
+    (error) => drop(response, error),
+  );
 }
 
 /**
@@ -84,10 +121,7 @@ export function deliver(hop: Hop, call: Call): Promise<Response> {
   } catch (error) {
     return Promise.reject(call.transportError(error, hop));
   }
-  return sent.then((response) => {
-    const stored = storeCookies(call, response, hop);
-    return stored === undefined ? response : stored.then(() => response);
-  }, (error) => {
+  return sent.then((response) => kept(call, response, hop), (error) => {
     throw call.transportError(error, hop);
   });
 }

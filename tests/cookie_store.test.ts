@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { type Cookie, Cookies, MemoryCookieStore, Session } from "../mod.ts";
 import { serve } from "./_server.ts";
 import { SlowStore } from "./_slow_store.ts";
+import { within } from "./_wait.ts";
 
 test("a session on an asynchronous store keeps and sends cookies, across redirects", async () => {
   const server = await serve((req, res) => {
@@ -188,4 +189,57 @@ test("header and store answer at once on a synchronous store, and with a promise
   const header = slow.header(url);
   assert.ok(header instanceof Promise);
   assert.equal(await header, "a=1");
+});
+
+const storeDown = new Error("store down");
+
+/** A synchronous store whose writes fail, as one whose disk is full does. */
+class DownNow extends MemoryCookieStore {
+  override putCookie(_c: Cookie, cb?: unknown): never {
+    if (typeof cb !== "function") return Promise.reject(storeDown) as never;
+    return cb(storeDown) as never;
+  }
+}
+
+/** An asynchronous store whose writes fail later, as Redis down does. */
+class DownLater extends SlowStore {
+  override putCookie(_c: Cookie, cb?: unknown): never {
+    const failed = new Promise<void>((_, reject) =>
+      setTimeout(() => reject(storeDown), 0)
+    );
+    if (typeof cb !== "function") return failed as never;
+    return void failed.catch(cb as (e: Error) => void) as never;
+  }
+}
+
+test("a store that fails to keep a response's cookies rejects the call and frees its connection", async () => {
+  const server = await serve((req, res) => {
+    if (req.url === "/set") res.setHeader("set-cookie", "sid=s1; Path=/");
+    res.end(req.url);
+  });
+  try {
+    for (const store of [new DownNow(), new DownLater()]) {
+      const seen = server.seen.length;
+      await using s = new Session({
+        baseUrl: server.origin,
+        cookieStore: store,
+        pool: { maxConnectionsPerOrigin: 1 },
+      });
+      await assert.rejects(
+        within(s.get("/set"), 5_000, "the call whose cookies fail"),
+        (e) => e === storeDown,
+      );
+      assert.equal(s.pool.stats()[server.origin].inFlight, 0);
+      // One slot: this call only goes if the failed one gave it back.
+      const r = await within(s.get("/after"), 5_000, "the next call");
+      assert.equal(await r.text(), "/after");
+      assert.deepEqual(
+        server.seen.slice(seen).map((x) => x.url),
+        ["/set", "/after"],
+      );
+      assert.equal(s.pool.stats()[server.origin].inFlight, 0);
+    }
+  } finally {
+    await server.close();
+  }
 });

@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import process from "node:process";
 import { serve } from "./_server.ts";
+import { within } from "./_wait.ts";
 import { type HookContext, type Hooks, Session } from "../mod.ts";
 
 /** Hooks that log `who:kind:redirects/retries` for every call. */
@@ -308,5 +310,79 @@ test("hooks: beforeRequest sees the hop's Cookie from the jar, on every hop, and
     ]);
   } finally {
     await server.close();
+  }
+});
+
+/**
+ * Records unhandled rejections until the returned function is called, which
+ * stops and returns them: the web event where there is one (Deno, Bun),
+ * Node's process event otherwise.
+ */
+function unhandledRejections(): () => unknown[] {
+  const seen: unknown[] = [];
+  const onEvent = (e: Event) => seen.push((e as PromiseRejectionEvent).reason);
+  const onNode = (reason: unknown) => seen.push(reason);
+  const web = typeof globalThis.addEventListener === "function";
+  if (web) globalThis.addEventListener("unhandledrejection", onEvent);
+  else process.on("unhandledRejection", onNode);
+  return () => {
+    if (web) globalThis.removeEventListener("unhandledrejection", onEvent);
+    else process.off("unhandledRejection", onNode);
+    return seen;
+  };
+}
+
+test("hooks: a hook that answers after the call was given up leaves no unhandled rejection and no open body", async () => {
+  const server = await serve((_req, res) => res.end("ok"));
+  const stop = unhandledRejections();
+  try {
+    await using s = new Session({ baseUrl: server.origin });
+    // The hook gives the call up (as a timeout firing while it runs would)
+    // and answers later: its rejection must still be handled.
+    const caller = new AbortController();
+    const reason = new Error("the caller gave up");
+    const failing = Promise.withResolvers<void>();
+    await assert.rejects(
+      s.get("/", {
+        signal: caller.signal,
+        hooks: {
+          beforeRequest: [() => {
+            caller.abort(reason);
+            return failing.promise;
+          }],
+        },
+      }),
+      (e) => e === reason,
+    );
+    failing.reject(new Error("the hook failed late"));
+
+    // A late response's body is cancelled: nobody will read it.
+    const late = new AbortController();
+    const answer = Promise.withResolvers<Response>();
+    const cancelled = Promise.withResolvers<void>();
+    await assert.rejects(
+      s.get("/", {
+        signal: late.signal,
+        hooks: {
+          afterResponse: [() => {
+            late.abort(reason);
+            return answer.promise;
+          }],
+        },
+      }),
+      (e) => e === reason,
+    );
+    answer.resolve(
+      new Response(new ReadableStream({ cancel: () => cancelled.resolve() })),
+    );
+    await within(cancelled.promise, 5_000, "the late body cancelled");
+    assert.equal(server.seen.length, 1, "only the second call was sent");
+    assert.equal(s.pool.stats()[server.origin].inFlight, 0);
+    // Runtimes report a rejection left unhandled once the microtasks have
+    // run, before the next macrotask: by then it would have been seen.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  } finally {
+    await server.close();
+    assert.deepEqual(stop(), []);
   }
 });

@@ -2,7 +2,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
 import { serve } from "./_server.ts";
-import { Session, TimeoutError } from "../mod.ts";
+import {
+  type Cookie,
+  Session,
+  SessionClosedError,
+  TimeoutError,
+} from "../mod.ts";
+import { SlowStore } from "./_slow_store.ts";
+import { until, within } from "./_wait.ts";
 
 /** A server that never answers /stall (until closed), and answers the rest. */
 async function staller() {
@@ -201,6 +208,75 @@ test("timeout: a hook that never returns cannot outlive the timeout", async () =
     );
     assert.equal(server.seen.length, 1);
     assert.equal(s.pool.stats()[server.origin].inFlight, 0);
+  } finally {
+    await server.close();
+  }
+});
+
+/**
+ * An asynchronous store that never answers its reads or its writes, as one
+ * whose server went away without closing the connection does.
+ */
+class Stalled extends SlowStore {
+  readonly stalls: "reads" | "writes";
+  asked = 0;
+  constructor(stalls: "reads" | "writes") {
+    super();
+    this.stalls = stalls;
+  }
+  #never(): never {
+    this.asked++;
+    return new Promise<never>(() => {}) as never;
+  }
+  override findCookies(d: string, p: string, a?: unknown, cb?: unknown): never {
+    if (this.stalls === "reads") return this.#never();
+    return super.findCookies(d, p, a, cb);
+  }
+  override putCookie(c: Cookie, cb?: unknown): never {
+    if (this.stalls === "writes") return this.#never();
+    return super.putCookie(c, cb);
+  }
+}
+
+test("timeout: a cookie store that never answers cannot outlive the timeout, the caller's signal or close()", async () => {
+  const server = await serve((_req, res) => {
+    res.setHeader("set-cookie", "sid=s1; Path=/");
+    res.end("ok");
+  });
+  const bound = <T>(p: Promise<T>) => within(p, 5_000, "the call");
+  try {
+    const reads = new Stalled("reads");
+    await using s = new Session({ baseUrl: server.origin, cookieStore: reads });
+    await assert.rejects(bound(s.get("/", { timeout: 100 })), TimeoutError);
+    // The attempt (here for a hook) lays the jar's cookies on itself.
+    const hooks = { beforeRequest: [() => {}] };
+    await assert.rejects(
+      bound(s.get("/", { timeout: 100, hooks })),
+      TimeoutError,
+    );
+
+    const caller = new AbortController();
+    const asked = reads.asked;
+    const aborted = s.get("/", { signal: caller.signal });
+    await until(() => reads.asked > asked, "the store asked");
+    const reason = new Error("the caller gave up");
+    caller.abort(reason);
+    await assert.rejects(bound(aborted), (e) => e === reason);
+
+    const closed = s.get("/");
+    await until(() => reads.asked > asked + 1, "the store asked again");
+    await s.close();
+    await assert.rejects(bound(closed), SessionClosedError);
+    assert.equal(server.seen.length, 0, "nothing was sent");
+
+    await using w = new Session({
+      baseUrl: server.origin,
+      cookieStore: new Stalled("writes"),
+      pool: { maxConnectionsPerOrigin: 1 },
+    });
+    await assert.rejects(bound(w.get("/", { timeout: 100 })), TimeoutError);
+    assert.equal(server.seen.length, 1, "the request went");
+    assert.equal(w.pool.stats()[server.origin].inFlight, 0);
   } finally {
     await server.close();
   }
