@@ -487,7 +487,10 @@ function undiciClient(parts: UndiciParts, settings: ClientSettings): Client {
     },
     close: () => {
       cut();
-      dispatcher.destroy().catch(() => {});
+      // Gracefully, as Deno's and Bun's clients close: a body still being
+      // read (its client evicted, or idle) ends as it would have, and the
+      // idle connections close at once. A call given up was aborted already.
+      dispatcher.close().catch(() => {});
     },
   };
 }

@@ -563,7 +563,7 @@ export class Pool {
     return sent.then((response) => {
       // Without a per-origin limit nothing waits on the body, and closing an
       // evicted or idle client does not cut a body that is still streaming
-      // (Deno and Bun both let it finish), so the hop stops counting once
+      // (every runtime's client lets it finish), so the hop stops counting once
       // its headers are in and the body is handed over untouched: wrapping
       // every body in a JS stream would cost every download its speed.
       let out = response;

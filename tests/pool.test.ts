@@ -360,3 +360,35 @@ test("pool: a hop waiting for a slot is given up by its own signal, and never ar
     await server.close();
   }
 });
+
+test("pool: a body still being read when its client is evicted for room ends whole, as it would have", async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((go) => release = go);
+  const server = await serve(async (req, res) => {
+    if (req.url !== "/slow") return void res.end("other");
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.write("first ");
+    await gate;
+    res.end("last");
+  });
+  try {
+    await using s = new Session({ pool: { maxClients: 1 } });
+    const port = new URL(server.origin).port;
+    const slow = await s.get(`http://127.0.0.1:${port}/slow`);
+    // Another origin takes the only client's place while /slow streams.
+    const other = await s.get(`http://localhost:${port}/other`);
+    assert.equal(await other.text(), "other");
+    // The first origin's client was closed to make room.
+    const stats = s.pool.stats();
+    assert.equal(stats[`http://127.0.0.1:${port}`].clientsAlive, 0);
+    assert.equal(stats[`http://localhost:${port}`].clientsAlive, 1);
+    release();
+    assert.equal(
+      await within(slow.text(), 5_000, "the evicted body"),
+      "first last",
+    );
+  } finally {
+    release();
+    await server.close();
+  }
+});
