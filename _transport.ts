@@ -35,8 +35,8 @@ import type { TlsOptions } from "./_clients.ts";
 /**
  * One hop of a request, fully built, as a {@linkcode Transport} receives it.
  * A stage that wants to send something else passes a new object on
- * (`{ ...hop, headers }`) rather than changing this one: the session may
- * send the same hop again on a retry.
+ * (`{ ...hop, headers }`) rather than changing this one, which other stages
+ * may keep as it was sent; each retry comes as a hop of its own.
  *
  * @example
  * ```ts
