@@ -89,8 +89,17 @@ type TimerHandle = ReturnType<typeof setTimeout>;
  */
 export class Deadlines {
   readonly #waiting = new Set<Waiter>();
+  readonly #closing = new AbortController();
   #timer: TimerHandle | undefined;
   #timerAt = Infinity;
+
+  /**
+   * Aborted, with a {@linkcode DeadlineExceeded} (`closed: true`), when the
+   * deadlines close: for work of the owner's that has no deadline yet.
+   */
+  get closing(): AbortSignal {
+    return this.#closing.signal;
+  }
 
   /**
    * Resolves as `response` does, unless `timeout` milliseconds pass first
@@ -202,5 +211,6 @@ export class Deadlines {
       waiter.giveUp?.abort();
     }
     this.#waiting.clear();
+    this.#closing.abort(new DeadlineExceeded(true));
   }
 }

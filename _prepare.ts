@@ -12,6 +12,8 @@ import { jsonBody } from "./_body.ts";
 import { parsedText, redactUrl, urlProblem } from "./_guard.ts";
 import { heldBody } from "./_resend.ts";
 import { abortable } from "./_hooks.ts";
+import { DeadlineExceeded } from "./_deadline.ts";
+import { SessionClosedError } from "./_errors.ts";
 import { surelyEmpty, TrackedHeaders } from "./_headers.ts";
 import type { Hop } from "./_transport.ts";
 import {
@@ -425,19 +427,40 @@ export function requestFor(url: string, hop: Hop): Request {
 
 /**
  * The signal a hand-built request is given up by (for `send()`): its own,
- * and the caller's for the call when one is given.
+ * the caller's for the call when one is given, and the session's closing,
+ * which its body read, before the call has a deadline, needs.
  *
  * @param request the request
  * @param signal the call's `signal` option
+ * @param closing aborted when the session closes
  * @returns the signal for the call
  */
 export function sendSignal(
   request: Request,
   signal: AbortSignal | undefined,
+  closing: AbortSignal,
 ): AbortSignal {
-  return signal === undefined
-    ? request.signal
-    : AbortSignal.any([request.signal, signal]);
+  return AbortSignal.any(
+    signal === undefined
+      ? [request.signal, closing]
+      : [request.signal, signal, closing],
+  );
+}
+
+/** A hand-built request's body, read whole unless the call is given up. */
+async function bodyOfSent(
+  request: Request,
+  signal: AbortSignal,
+): Promise<Uint8Array<ArrayBuffer>> {
+  try {
+    return new Uint8Array(await abortable(request.arrayBuffer(), signal));
+  } catch (error) {
+    // The session's closing, as a call given up by close() reports it.
+    if (error instanceof DeadlineExceeded) {
+      throw new SessionClosedError(request);
+    }
+    throw error;
+  }
 }
 
 /**
@@ -465,9 +488,7 @@ export async function preparedOf(
       | Uint8Array<ArrayBuffer>
       | null
       | undefined;
-    body = held === undefined
-      ? new Uint8Array(await abortable(request.arrayBuffer(), signal))
-      : held;
+    body = held === undefined ? await bodyOfSent(request, signal) : held;
   }
   const headers = new Headers(request.headers);
   const manual = headers.get("cookie");

@@ -310,7 +310,7 @@ export class Session implements AsyncDisposable, Disposable {
     const tooLong = urlProblem(request.url);
     if (tooLong !== undefined) throw new TypeError(tooLong);
     const planned = plan(this, { ...init, auth: null });
-    const signal = sendSignal(request, init.signal);
+    const signal = sendSignal(request, init.signal, this.#deadlines.closing);
     const cookies = this.#prepared.get(request);
     const prepared = await preparedOf(request, cookies, signal);
     // The session may have been closed while the body was read.

@@ -804,3 +804,26 @@ test("session: send() reading a stream body that never ends is given up by the c
   );
   assert.equal(hops.length, 0);
 });
+
+test("session: send() reading a stream body that never ends is given up by close(), with SessionClosedError; nothing is sent", async () => {
+  const { transport, hops } = hangingTransport();
+  const s = new Session({ transport });
+  let reading!: () => void;
+  const read = new Promise<void>((go) => reading = go);
+  const body = new ReadableStream<Uint8Array>({ pull: () => reading() });
+  const sent = s.send(
+    new Request("http://127.0.0.1:9/x", {
+      method: "POST",
+      body,
+      duplex: "half",
+    } as RequestInit),
+  );
+  await within(read, 5_000, "the body being read");
+  await s.close();
+  await within(
+    assert.rejects(sent, SessionClosedError),
+    5_000,
+    "send() while its body is read, the session closed",
+  );
+  assert.equal(hops.length, 0);
+});
