@@ -12,7 +12,7 @@ import { jsonBody } from "./_body.ts";
 import { parsedText, redactUrl, urlProblem } from "./_guard.ts";
 import { heldBody } from "./_resend.ts";
 import { abortable } from "./_hooks.ts";
-import { DeadlineExceeded } from "./_deadline.ts";
+import { DeadlineExceeded, type Deadlines } from "./_deadline.ts";
 import { SessionClosedError } from "./_errors.ts";
 import { surelyEmpty, TrackedHeaders } from "./_headers.ts";
 import type { Hop } from "./_transport.ts";
@@ -427,33 +427,40 @@ export function requestFor(url: string, hop: Hop): Request {
 
 /**
  * The signal a hand-built request is given up by (for `send()`): its own,
- * the caller's for the call when one is given, and the session's closing,
- * which its body read, before the call has a deadline, needs.
+ * and the caller's for the call when one is given. The request's own is
+ * followed by a listener, not through `AbortSignal.any`: Node keeps some
+ * bytes of every such signal of a `Request`'s for good.
  *
  * @param request the request
  * @param signal the call's `signal` option
- * @param closing aborted when the session closes
  * @returns the signal for the call
  */
 export function sendSignal(
   request: Request,
   signal: AbortSignal | undefined,
-  closing: AbortSignal,
 ): AbortSignal {
-  return AbortSignal.any(
-    signal === undefined
-      ? [request.signal, closing]
-      : [request.signal, signal, closing],
-  );
+  const own = new AbortController();
+  const followed = request.signal;
+  if (followed.aborted) own.abort(followed.reason);
+  else {
+    followed.addEventListener("abort", () => own.abort(followed.reason), {
+      once: true,
+    });
+  }
+  return signal === undefined
+    ? own.signal
+    : AbortSignal.any([own.signal, signal]);
 }
 
 /** A hand-built request's body, read whole unless the call is given up. */
 async function bodyOfSent(
   request: Request,
   signal: AbortSignal,
+  closing: AbortSignal,
 ): Promise<Uint8Array<ArrayBuffer>> {
+  const given = AbortSignal.any([signal, closing]);
   try {
-    return new Uint8Array(await abortable(request.arrayBuffer(), signal));
+    return new Uint8Array(await abortable(request.arrayBuffer(), given));
   } catch (error) {
     // The session's closing, as a call given up by close() reports it.
     if (error instanceof DeadlineExceeded) {
@@ -470,13 +477,15 @@ async function bodyOfSent(
  *
  * @param request the request
  * @param cookies the cookies `prepare()` gave it, if it made it
- * @param signal what gives the call up while the body is read
+ * @param signal what gives the call up
+ * @param deadlines the session's, whose closing also ends the body's read
  * @returns the first hop
  */
 export async function preparedOf(
   request: Request,
   cookies: CallCookies | undefined,
   signal: AbortSignal,
+  deadlines: Deadlines,
 ): Promise<Prepared> {
   let body: BodyInit | null = null;
   if (isBodyless(request.method)) {
@@ -488,7 +497,9 @@ export async function preparedOf(
       | Uint8Array<ArrayBuffer>
       | null
       | undefined;
-    body = held === undefined ? await bodyOfSent(request, signal) : held;
+    body = held === undefined
+      ? await bodyOfSent(request, signal, deadlines.closing)
+      : held;
   }
   const headers = new Headers(request.headers);
   const manual = headers.get("cookie");

@@ -310,9 +310,9 @@ export class Session implements AsyncDisposable, Disposable {
     const tooLong = urlProblem(request.url);
     if (tooLong !== undefined) throw new TypeError(tooLong);
     const planned = plan(this, { ...init, auth: null });
-    const signal = sendSignal(request, init.signal, this.#deadlines.closing);
-    const cookies = this.#prepared.get(request);
-    const prepared = await preparedOf(request, cookies, signal);
+    const signal = sendSignal(request, init.signal);
+    const made = this.#prepared.get(request);
+    const prepared = await preparedOf(request, made, signal, this.#deadlines);
     // The session may have been closed while the body was read.
     if (this.#closed) throw new SessionClosedError(request);
     return await this.#run(prepared, planned, signal);
