@@ -429,12 +429,14 @@ const bunMethods = new Map<string, boolean>();
 
 /**
  * Whether Bun's fetch sends this method: it sends one it does not know
- * (`FOO`) as a GET, which its `Request` tells by reading back as `GET`.
+ * (`FOO`) as a GET, which its `Request` tells by reading back as `GET`;
+ * one it knows it reads back upper-cased (`patch` as `PATCH`), as it sends it.
  */
 function bunSends(method: string): boolean {
   let sends = bunMethods.get(method);
   if (sends === undefined) {
-    sends = new Request("http://localhost/", { method }).method === method;
+    sends = new Request("http://localhost/", { method }).method ===
+      method.toUpperCase();
     // Methods come from callers: a few are remembered, not every one.
     if (bunMethods.size >= 64) bunMethods.clear();
     bunMethods.set(method, sends);

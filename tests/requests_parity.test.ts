@@ -632,6 +632,14 @@ test("parity: a method Bun's fetch does not know is refused on Bun, not sent as 
         message: /would send a FOO request as a GET/,
       });
       assert.deepEqual(server.lines, []);
+      // A method Bun knows, given in lower case by a stage, goes as Bun
+      // sends it: upper-cased.
+      await using staged = new Session({
+        baseUrl: server.origin,
+        stages: [(next) => (hop) => next({ ...hop, method: "patch" })],
+      });
+      await (await staged.get("/m")).body?.cancel();
+      assert.deepEqual(server.lines, ["PATCH /m HTTP/1.1"]);
     } else {
       await (await s.request("FOO", "/m")).body?.cancel();
       assert.deepEqual(server.lines, ["FOO /m HTTP/1.1"]);
