@@ -489,10 +489,11 @@ function undiciClient(parts: UndiciParts, settings: ClientSettings): Client {
     },
     close: () => {
       cut();
-      // Gracefully, as Deno's and Bun's clients close: a body still being
-      // read (its client evicted, or idle) ends as it would have, and the
-      // idle connections close at once. A call given up was aborted already.
-      dispatcher.close().catch(() => {});
+      // Not undici's graceful close, which would let a body still being read
+      // end (as Deno's and Bun's clients do) but forgets its connections, so
+      // that a body nobody reads would keep the process alive: an evicted or
+      // idle client's body is cut on Node.
+      dispatcher.destroy().catch(() => {});
     },
   };
 }

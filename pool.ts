@@ -561,11 +561,11 @@ export class Pool {
       return Promise.reject(error);
     }
     return sent.then((response) => {
-      // Without a per-origin limit nothing waits on the body, and closing an
-      // evicted or idle client does not cut a body that is still streaming
-      // (every runtime's client lets it finish), so the hop stops counting once
-      // its headers are in and the body is handed over untouched: wrapping
-      // every body in a JS stream would cost every download its speed.
+      // Without a per-origin limit nothing waits on the body, so the hop
+      // stops counting once its headers are in and the body is handed over
+      // untouched: wrapping every body in a JS stream would cost every
+      // download its speed. Closing an evicted or idle client lets a body
+      // still streaming finish on Deno and Bun; Node's cuts it.
       let out = response;
       if (this.#limit === Infinity) release();
       else out = holdUntilBodyEnds(response, release);
