@@ -780,21 +780,25 @@ test("session: send() is given up by the request's own signal, as fetch would be
   assert.equal(hops[0].signal.aborted, true);
 });
 
-test("session: send() reading a stream body that never ends is given up by the caller's signal; nothing is sent", async () => {
-  const { transport, hops } = hangingTransport();
-  await using s = new Session({ transport });
+/** A POST whose stream body never ends; `read` resolves once it is read. */
+function endlessPost(): { request: Request; read: Promise<void> } {
   let reading!: () => void;
   const read = new Promise<void>((go) => reading = go);
   const body = new ReadableStream<Uint8Array>({ pull: () => reading() });
+  const request = new Request("http://127.0.0.1:9/x", {
+    method: "POST",
+    body,
+    duplex: "half",
+  } as RequestInit);
+  return { request, read };
+}
+
+test("session: send() reading a stream body that never ends is given up by the caller's signal; nothing is sent", async () => {
+  const { transport, hops } = hangingTransport();
+  await using s = new Session({ transport });
+  const { request, read } = endlessPost();
   const controller = new AbortController();
-  const sent = s.send(
-    new Request("http://127.0.0.1:9/x", {
-      method: "POST",
-      body,
-      duplex: "half",
-    } as RequestInit),
-    { signal: controller.signal },
-  );
+  const sent = s.send(request, { signal: controller.signal });
   await within(read, 5_000, "the body being read");
   controller.abort(new Error("stop reading"));
   await within(
@@ -808,16 +812,8 @@ test("session: send() reading a stream body that never ends is given up by the c
 test("session: send() reading a stream body that never ends is given up by close(), with SessionClosedError; nothing is sent", async () => {
   const { transport, hops } = hangingTransport();
   const s = new Session({ transport });
-  let reading!: () => void;
-  const read = new Promise<void>((go) => reading = go);
-  const body = new ReadableStream<Uint8Array>({ pull: () => reading() });
-  const sent = s.send(
-    new Request("http://127.0.0.1:9/x", {
-      method: "POST",
-      body,
-      duplex: "half",
-    } as RequestInit),
-  );
+  const { request, read } = endlessPost();
+  const sent = s.send(request);
   await within(read, 5_000, "the body being read");
   await s.close();
   await within(
