@@ -381,8 +381,9 @@ test("hooks: a hook that answers after the call was given up leaves no unhandled
     // Runtimes report a rejection left unhandled once the microtasks have
     // run, before the next macrotask: by then it would have been seen.
     await new Promise((resolve) => setTimeout(resolve, 0));
-  } finally {
-    await server.close();
     assert.deepEqual(stop(), []);
+  } finally {
+    stop();
+    await server.close();
   }
 });
