@@ -603,10 +603,23 @@ function wasStale(error: unknown): boolean {
 }
 
 /**
- * A client made on its first hop, by `make`, which loads what it needs.
- * Closed before it is made, it makes none and refuses hops.
+ * A client made on its first hop, by `make`, which loads what it needs; a
+ * hop after a load that failed tries again. Closed before it is made, it
+ * makes none and refuses hops.
+ *
+ * @example
+ * ```ts
+ * import { type Client, lazyClient } from "./_clients.ts";
+ *
+ * const made: Client = { send: (hop) => fetch(hop.url), close: () => {} };
+ * const client = lazyClient(() => Promise.resolve(made));
+ * client.close();
+ * ```
+ *
+ * @param make loads what the client needs and makes it
+ * @returns the client
  */
-function lazyClient(make: () => Promise<Client>): Client {
+export function lazyClient(make: () => Promise<Client>): Client {
   let made: Client | undefined;
   let making: Promise<Client> | undefined;
   let closed = false;
@@ -615,7 +628,10 @@ function lazyClient(make: () => Promise<Client>): Client {
     send: (hop) => {
       if (made !== undefined) return made.send(hop);
       if (closed) return refuse();
-      making ??= make().then((client) => made = client);
+      making ??= make().then((client) => made = client, (error) => {
+        making = undefined;
+        throw error;
+      });
       return making.then((client) => closed ? refuse() : client.send(hop));
     },
     close: () => {

@@ -4,6 +4,7 @@ import type { ServerResponse } from "node:http";
 import { echo, serve } from "./_server.ts";
 import { until, within } from "./_wait.ts";
 import { Pool, Session, SessionClosedError, TimeoutError } from "../mod.ts";
+import { type Client, lazyClient } from "../_clients.ts";
 
 test("pool: 50 sequential requests through one session open exactly 1 TCP connection", async () => {
   const server = await serve(echo);
@@ -426,4 +427,39 @@ test("pool: close() leaves no connection open for a body nobody reads, on a live
   } finally {
     await server.close();
   }
+});
+
+test("pool: a client made on first use whose load failed loads again on the next hop, not refusing every hop after", async () => {
+  let loads = 0;
+  const sent: string[] = [];
+  let closed = false;
+  const made: Client = {
+    send: (hop) => {
+      sent.push(hop.url);
+      return Promise.resolve(new Response("ok"));
+    },
+    close: () => void (closed = true),
+  };
+  const client = lazyClient(() =>
+    ++loads === 1
+      ? Promise.reject(new Error("the module did not load"))
+      : Promise.resolve(made)
+  );
+  const hop = {
+    method: "GET",
+    url: "http://127.0.0.1:9/x",
+    headers: new Headers(),
+    body: null,
+    signal: new AbortController().signal,
+    proxy: null,
+    tls: undefined,
+  };
+  await assert.rejects(client.send(hop), {
+    message: "the module did not load",
+  });
+  assert.equal(await (await client.send(hop)).text(), "ok");
+  assert.equal(loads, 2);
+  assert.deepEqual(sent, ["http://127.0.0.1:9/x"]);
+  client.close();
+  assert.equal(closed, true);
 });
