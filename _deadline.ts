@@ -93,10 +93,7 @@ export class Deadlines {
   #timer: TimerHandle | undefined;
   #timerAt = Infinity;
 
-  /**
-   * Aborted, with a {@linkcode DeadlineExceeded} (`closed: true`), when the
-   * deadlines close: for work of the owner's that has no deadline yet.
-   */
+  /** Aborted when the deadlines close: for the owner's work that has none. */
   get closing(): AbortSignal {
     return this.#closing.signal;
   }
@@ -211,6 +208,6 @@ export class Deadlines {
       waiter.giveUp?.abort();
     }
     this.#waiting.clear();
-    this.#closing.abort(new DeadlineExceeded(true));
+    this.#closing.abort();
   }
 }

@@ -12,7 +12,7 @@ import { jsonBody } from "./_body.ts";
 import { parsedText, redactUrl, urlProblem } from "./_guard.ts";
 import { heldBody } from "./_resend.ts";
 import { abortable } from "./_hooks.ts";
-import { DeadlineExceeded, type Deadlines } from "./_deadline.ts";
+import type { Deadlines } from "./_deadline.ts";
 import { SessionClosedError } from "./_errors.ts";
 import { surelyEmpty, TrackedHeaders } from "./_headers.ts";
 import type { Hop } from "./_transport.ts";
@@ -462,10 +462,8 @@ async function bodyOfSent(
   try {
     return new Uint8Array(await abortable(request.arrayBuffer(), given));
   } catch (error) {
-    // The session's closing, as a call given up by close() reports it.
-    if (error instanceof DeadlineExceeded) {
-      throw new SessionClosedError(request);
-    }
+    // The session closed: reported as a call given up by close() is.
+    if (closing.aborted) throw new SessionClosedError(request);
     throw error;
   }
 }
