@@ -128,6 +128,8 @@ export class Call {
   url: string;
   /** The hop last handed on: the one an error names. */
   hop: Hop;
+  /** When the call began, if before its first hop was prepared. */
+  readonly since: number | undefined;
   readonly #controller = new AbortController();
   readonly #callerSignal: AbortSignal | undefined;
   readonly #basic: string | undefined;
@@ -155,6 +157,7 @@ export class Call {
     this.#basic = prepared.basic;
     this.#authFn = prepared.authFn;
     this.#callerSignal = callerSignal;
+    this.since = prepared.since;
     this.hop = this.hopTo(
       prepared.method,
       prepared.url,

@@ -89,14 +89,9 @@ type TimerHandle = ReturnType<typeof setTimeout>;
  */
 export class Deadlines {
   readonly #waiting = new Set<Waiter>();
-  readonly #closing = new AbortController();
   #timer: TimerHandle | undefined;
   #timerAt = Infinity;
-
-  /** Aborted when the deadlines close: for the owner's work that has none. */
-  get closing(): AbortSignal {
-    return this.#closing.signal;
-  }
+  #closed = false;
 
   /**
    * Resolves as `response` does, unless `timeout` milliseconds pass first
@@ -131,19 +126,30 @@ export class Deadlines {
   /**
    * Starts a deadline for work already under way, for a caller that settles
    * its own promise (one `then` fewer than {@linkcode Deadlines.wait}): when
-   * `timeout` passes or the owner closes, `giveUp` is aborted. The caller ends
-   * the deadline once its work has settled.
+   * `timeout` passes or the owner closes, `giveUp` is aborted (at once when
+   * the owner has closed already). The caller ends the deadline once its
+   * work has settled.
    *
    * @param timeout milliseconds, or `undefined` for no deadline
    * @param giveUp aborted when the deadline is given up
+   * @param since the `Date.now()` the timeout counts from, when not now
    * @returns the deadline, for {@linkcode Deadlines.end}
    */
-  start(timeout: number | undefined, giveUp?: Abortable): Deadline {
+  start(
+    timeout: number | undefined,
+    giveUp?: Abortable,
+    since?: number,
+  ): Deadline {
     const waiter: Waiter = {
-      at: timeout === undefined ? Infinity : Date.now() + timeout,
+      at: timeout === undefined ? Infinity : (since ?? Date.now()) + timeout,
       given: undefined,
       giveUp,
     };
+    if (this.#closed) {
+      waiter.given = new DeadlineExceeded(true);
+      giveUp?.abort();
+      return waiter;
+    }
     this.#waiting.add(waiter);
     if (waiter.at < this.#timerAt) this.#arm(waiter.at);
     return waiter;
@@ -200,6 +206,7 @@ export class Deadlines {
    * ```
    */
   close(): void {
+    this.#closed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = Infinity;
@@ -208,6 +215,5 @@ export class Deadlines {
       waiter.giveUp?.abort();
     }
     this.#waiting.clear();
-    this.#closing.abort();
   }
 }

@@ -50,7 +50,7 @@ function chainFor(p: Plan): Step {
  */
 export function journey(call: Call, deadlines: Deadlines): Promise<Response> {
   const sent = chainFor(call.plan)(call.hop, call);
-  const deadline = deadlines.start(call.plan.timeout, call);
+  const deadline = deadlines.start(call.plan.timeout, call, call.since);
   return sent.then((response) => {
     const given = deadlines.end(deadline, response);
     if (given === undefined) return call.finish(response);

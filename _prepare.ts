@@ -13,7 +13,7 @@ import { parsedText, redactUrl, urlProblem } from "./_guard.ts";
 import { heldBody } from "./_resend.ts";
 import { abortable } from "./_hooks.ts";
 import type { Deadlines } from "./_deadline.ts";
-import { SessionClosedError } from "./_errors.ts";
+import { SessionClosedError, TimeoutError } from "./_errors.ts";
 import { surelyEmpty, TrackedHeaders } from "./_headers.ts";
 import type { Hop } from "./_transport.ts";
 import {
@@ -79,6 +79,11 @@ export interface Prepared {
   /** The call's credentials function. */
   authFn: AuthFunction | undefined;
   cookies: CallCookies;
+  /**
+   * When the call began, if before it was prepared (`send()` reads the
+   * request's body first): its timeout counts from then.
+   */
+  since?: number;
 }
 
 /** The cookies of one call, besides the jar's. */
@@ -430,12 +435,8 @@ export function requestFor(url: string, hop: Hop): Request {
  * and the caller's for the call when one is given. The request's own is
  * followed by a listener, not through `AbortSignal.any`: Node keeps some
  * bytes of every such signal of a `Request`'s for good.
- *
- * @param request the request
- * @param signal the call's `signal` option
- * @returns the signal for the call
  */
-export function sendSignal(
+function sendSignal(
   request: Request,
   signal: AbortSignal | undefined,
 ): AbortSignal {
@@ -452,20 +453,47 @@ export function sendSignal(
     : AbortSignal.any([own.signal, signal]);
 }
 
-/** A hand-built request's body, read whole unless the call is given up. */
+/** What `send()` hands on with a request it is given. */
+export interface Sending {
+  /** The cookies `prepare()` gave the request, if it made it. */
+  readonly cookies: CallCookies | undefined;
+  /** The caller's `signal` option. */
+  readonly signal: AbortSignal | undefined;
+  /** The session's: their closing also ends the body's read. */
+  readonly deadlines: Deadlines;
+  /** The call's timeout: it counts from when the body's read begins. */
+  readonly timeout: number | undefined;
+}
+
+/**
+ * A hand-built request's body, read whole unless the call is given up: by
+ * its signal, by its timeout (counted from `since`, so that the call has
+ * what is left of it) or by the session's closing.
+ */
 async function bodyOfSent(
   request: Request,
   signal: AbortSignal,
-  closing: AbortSignal,
+  { deadlines, timeout }: Sending,
+  since: number,
 ): Promise<Uint8Array<ArrayBuffer>> {
-  const given = AbortSignal.any([signal, closing]);
+  const reading = new AbortController();
+  const deadline = deadlines.start(timeout, reading, since);
+  let body: ArrayBuffer | undefined;
+  let failed: unknown;
   try {
-    return new Uint8Array(await abortable(request.arrayBuffer(), given));
+    const given = AbortSignal.any([signal, reading.signal]);
+    body = await abortable(request.arrayBuffer(), given);
   } catch (error) {
-    // The session closed: reported as a call given up by close() is.
-    if (closing.aborted) throw new SessionClosedError(request);
-    throw error;
+    failed = error;
   }
+  const given = deadlines.end(deadline);
+  if (given !== undefined) {
+    throw given.closed
+      ? new SessionClosedError(request)
+      : new TimeoutError(request, timeout!);
+  }
+  if (body === undefined) throw failed;
+  return new Uint8Array(body);
 }
 
 /**
@@ -474,17 +502,17 @@ async function bodyOfSent(
  * `Cookie` header kept on its origin over redirects, with the jar's.
  *
  * @param request the request
- * @param cookies the cookies `prepare()` gave it, if it made it
- * @param signal what gives the call up
- * @param deadlines the session's, whose closing also ends the body's read
- * @returns the first hop
+ * @param sending what `send()` was given with it
+ * @returns the first hop, and the signal that gives the call up
  */
 export async function preparedOf(
   request: Request,
-  cookies: CallCookies | undefined,
-  signal: AbortSignal,
-  deadlines: Deadlines,
-): Promise<Prepared> {
+  sending: Sending,
+): Promise<{ prepared: Prepared; signal: AbortSignal }> {
+  const since = Date.now();
+  const tooLong = urlProblem(request.url);
+  if (tooLong !== undefined) throw new TypeError(tooLong);
+  const signal = sendSignal(request, sending.signal);
   let body: BodyInit | null = null;
   if (isBodyless(request.method)) {
     if (request.body !== null) throw bodyRefused(request.method);
@@ -496,13 +524,13 @@ export async function preparedOf(
       | null
       | undefined;
     body = held === undefined
-      ? await bodyOfSent(request, signal, deadlines.closing)
+      ? await bodyOfSent(request, signal, sending, since)
       : held;
   }
   const headers = new Headers(request.headers);
   const manual = headers.get("cookie");
-  cookies ??= callCookies(manual, undefined);
-  return {
+  const cookies = sending.cookies ?? callCookies(manual, undefined);
+  const prepared: Prepared = {
     method: request.method,
     url: request.url,
     target: new URL(request.url),
@@ -511,5 +539,7 @@ export async function preparedOf(
     basic: undefined,
     authFn: undefined,
     cookies: { ...cookies, first: manual ?? "" },
+    since,
   };
+  return { prepared, signal };
 }

@@ -21,7 +21,6 @@ import type { TlsOptions } from "./_clients.ts";
 import { Cookies } from "./cookies.ts";
 import { Deadlines } from "./_deadline.ts";
 import { SessionClosedError } from "./_errors.ts";
-import { urlProblem } from "./_guard.ts";
 import { checkHooks, type Hooks } from "./_hooks.ts";
 import { mergeHeaders, mergeParams } from "./merge.ts";
 import { TrackedHeaders } from "./_headers.ts";
@@ -40,7 +39,6 @@ import {
   type Prepared,
   preparedOf,
   requestFor,
-  sendSignal,
   UrlResolver,
 } from "./_prepare.ts";
 import type { ProgressCallback } from "./_progress.ts";
@@ -307,12 +305,13 @@ export class Session implements AsyncDisposable, Disposable {
     init: SendOptions = {},
   ): Promise<SessionResponse> {
     if (this.#closed) throw new SessionClosedError(request);
-    const tooLong = urlProblem(request.url);
-    if (tooLong !== undefined) throw new TypeError(tooLong);
     const planned = plan(this, { ...init, auth: null });
-    const signal = sendSignal(request, init.signal);
-    const made = this.#prepared.get(request);
-    const prepared = await preparedOf(request, made, signal, this.#deadlines);
+    const { prepared, signal } = await preparedOf(request, {
+      cookies: this.#prepared.get(request),
+      signal: init.signal,
+      deadlines: this.#deadlines,
+      timeout: planned.timeout,
+    });
     // The session may have been closed while the body was read.
     if (this.#closed) throw new SessionClosedError(request);
     return await this.#run(prepared, planned, signal);

@@ -7,6 +7,7 @@ import {
   type Hop,
   Session,
   SessionClosedError,
+  TimeoutError,
   type Transport,
 } from "../mod.ts";
 
@@ -805,6 +806,24 @@ test("session: send() reading a stream body that never ends is given up by the c
     assert.rejects(sent, { message: "stop reading" }),
     5_000,
     "send() while its body is read",
+  );
+  assert.equal(hops.length, 0);
+});
+
+test("session: send() reading a stream body that never ends times out with the call's timeout; nothing is sent", async () => {
+  const { transport, hops } = hangingTransport();
+  await using s = new Session({ transport, timeout: 100 });
+  const { request, read } = endlessPost();
+  const sent = s.send(request);
+  await within(read, 5_000, "the body being read");
+  await within(
+    assert.rejects(sent, (error) => {
+      assert.ok(error instanceof TimeoutError);
+      assert.equal(error.timeout, 100);
+      return true;
+    }),
+    5_000,
+    "send() while its body is read, with a timeout",
   );
   assert.equal(hops.length, 0);
 });
