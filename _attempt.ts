@@ -104,11 +104,11 @@ async function challenged(
       call.signal,
     );
   } catch (error) {
-    await cancelBody(response);
+    await cancelBody(response, call.signal);
     throw error;
   }
   again &&= !(sent.hop.body instanceof ReadableStream);
-  if (again) await cancelBody(response);
+  if (again) await cancelBody(response, call.signal);
   return again;
 }
 

@@ -307,7 +307,7 @@ export async function runAfterResponse(
         );
       }
     } catch (error) {
-      await cancelBody(response);
+      await cancelBody(response, signal);
       throw error;
     }
     if (out !== undefined) response = out;
@@ -351,13 +351,20 @@ export async function runBeforeRedirect(
   return request;
 }
 
-/** Cancels a body nobody will read; a body already taken is left alone. */
-export async function cancelBody(response: Response): Promise<void> {
+/**
+ * Cancels a body nobody will read; a body already taken is left alone.
+ * Settles once the cancel has, or once the call is given up: a body whose
+ * cancel never settles cannot hold the call.
+ */
+export async function cancelBody(
+  response: Response,
+  signal: AbortSignal,
+): Promise<void> {
   if (response.body === null || response.bodyUsed || response.body.locked) {
     return;
   }
   try {
-    await response.body.cancel();
+    await abortable(response.body.cancel(), signal);
   } catch {
     // Cancelling only frees the connection; a failure there changes nothing.
   }

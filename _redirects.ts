@@ -31,10 +31,17 @@ const CONTENT_HEADERS = [
   "transfer-encoding",
 ];
 
-async function readUpTo(body: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+async function readUpTo(
+  body: ReadableStream<Uint8Array>,
+  signal: AbortSignal,
+): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = body.getReader();
+  // A call given up stops the read: a body that ignores the signal is not
+  // read on for nobody.
+  const stop = () => reader.cancel().catch(() => {});
+  signal.addEventListener("abort", stop, { once: true });
   try {
     for (;;) {
       const { done, value } = await reader.read();
@@ -49,6 +56,8 @@ async function readUpTo(body: ReadableStream<Uint8Array>): Promise<Uint8Array> {
     }
   } catch {
     // A redirect whose body fails still tells where to go next.
+  } finally {
+    signal.removeEventListener("abort", stop);
   }
   const out = new Uint8Array(size);
   let at = 0;
@@ -63,7 +72,7 @@ async function readUpTo(body: ReadableStream<Uint8Array>): Promise<Uint8Array> {
 async function snapshot(response: Response, call: Call): Promise<Response> {
   const body = response.body === null
     ? null
-    : await abortable(readUpTo(response.body), call.signal);
+    : await abortable(readUpTo(response.body, call.signal), call.signal);
   const copy = new Response(body as BodyInit | null, {
     status: response.status,
     statusText: response.statusText,
@@ -111,7 +120,7 @@ async function target(
         : error;
     }
   }
-  await cancelBody(response);
+  await cancelBody(response, call.signal);
   throw problem;
 }
 

@@ -72,7 +72,7 @@ export function retries(next: Step): Step {
         if (response !== undefined) return response;
         throw givenUp(hop, outcome, retried + 1);
       }
-      if (response !== undefined) await cancelBody(response);
+      if (response !== undefined) await cancelBody(response, call.signal);
       if (hop.body instanceof ReadableStream) {
         throw new RetryError(error?.request ?? requestOf(hop), retried + 1, {
           reason: "cannot be retried: its body is a one-shot stream",

@@ -72,8 +72,12 @@ function storeCookies(
 }
 
 /** Drops a response for an error: its body is cancelled, then the error goes. */
-function drop(response: Response, error: unknown): Promise<never> {
-  return cancelBody(response).then(() => {
+function drop(
+  response: Response,
+  error: unknown,
+  signal: AbortSignal,
+): Promise<never> {
+  return cancelBody(response, signal).then(() => {
     throw error;
   });
 }
@@ -92,14 +96,14 @@ function kept(
   try {
     stored = storeCookies(call, response, hop);
   } catch (error) {
-    return drop(response, error);
+    return drop(response, error, call.signal);
   }
   if (stored === undefined) return response;
   // Bounded by the call's signal as the jar's read is: a store that never
   // answers cannot hold the call (and the response's connection) past it.
   return abortable(stored, call.signal).then(
     () => response,
-    (error) => drop(response, error),
+    (error) => drop(response, error, call.signal),
   );
 }
 

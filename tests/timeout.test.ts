@@ -4,9 +4,12 @@ import type { ServerResponse } from "node:http";
 import { serve } from "./_server.ts";
 import {
   type Cookie,
+  type Hop,
+  type RequestOptions,
   Session,
   SessionClosedError,
   TimeoutError,
+  type Transport,
 } from "../mod.ts";
 import { SlowStore } from "./_slow_store.ts";
 import { until, within } from "./_wait.ts";
@@ -279,5 +282,55 @@ test("timeout: a cookie store that never answers cannot outlive the timeout, the
     assert.equal(w.pool.stats()[server.origin].inFlight, 0);
   } finally {
     await server.close();
+  }
+});
+
+/**
+ * A transport whose first answer is `first`, with a body whose `cancel`
+ * never settles (as a user body may); every later hop gets a 200.
+ */
+function cancelNever(first: ResponseInit) {
+  const hops: Hop[] = [];
+  const cancels: string[] = [];
+  const transport: Transport = (hop) => {
+    hops.push(hop);
+    if (hops.length > 1) return Promise.resolve(new Response("ok"));
+    const body = new ReadableStream<Uint8Array>({
+      cancel: () => {
+        cancels.push(hop.url);
+        return new Promise<void>(() => {});
+      },
+    });
+    return Promise.resolve(new Response(body, first));
+  };
+  return { transport, hops, cancels };
+}
+
+test("timeout: a dropped response's body whose cancel never settles cannot outlive the timeout", async () => {
+  const challenge = Object.assign((r: Request) => r, {
+    challenge: () => true,
+  });
+  const cases: [string, ResponseInit, RequestOptions][] = [
+    ["a redirect", { status: 302, headers: { location: "/next" } }, {}],
+    ["a bad Location", { status: 302, headers: { location: "http://[" } }, {}],
+    ["a retry", { status: 503 }, { retry: { limit: 1, backoff: 0 } }],
+    ["a challenge", { status: 401 }, { auth: challenge }],
+    ["a failing hook", { status: 200 }, {
+      hooks: {
+        afterResponse: [() => {
+          throw new Error("hook failed");
+        }],
+      },
+    }],
+  ];
+  for (const [what, first, init] of cases) {
+    const { transport, cancels } = cancelNever(first);
+    await using s = new Session({ transport, timeout: 100 });
+    await within(
+      assert.rejects(s.get("http://127.0.0.1:9/first", init), TimeoutError),
+      5_000,
+      `the call after ${what}`,
+    );
+    assert.deepEqual(cancels, ["http://127.0.0.1:9/first"], what);
   }
 });
