@@ -3,58 +3,32 @@
 // past the limit stops being copied (what was copied is dropped), so a large
 // or endless body passes through without being buffered whole.
 
+import { readStream, teeResponse } from "./_stream.ts";
+
 /**
  * A response whose body flows to the caller while a copy of at most `limit`
  * bytes is taken. `copy` resolves to the whole body, or `undefined` when it
- * grew past `limit` or failed; `onDrop` runs at that moment.
+ * grew past `limit`, failed or the caller cancelled it; `onDrop` runs at
+ * that moment.
  */
 export function copyBody(
   response: Response,
   limit: number,
   onDrop: () => void,
 ): { response: Response; copy: Promise<Uint8Array | undefined> } {
-  if (response.body === null) {
+  const { given, copy, cancelled } = teeResponse(response);
+  if (copy === null) {
     return { response, copy: Promise.resolve(new Uint8Array(0)) };
   }
-  const [mine, theirs] = response.body.tee();
-  const out = new Response(theirs, {
-    status: response.status,
-    statusText: response.statusText,
-    headers: response.headers,
-  });
-  return { response: out, copy: drain(mine, limit, onDrop) };
-}
-
-async function drain(
-  stream: ReadableStream<Uint8Array>,
-  limit: number,
-  onDrop: () => void,
-): Promise<Uint8Array | undefined> {
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > limit) {
-        // Cancelling this branch alone leaves the caller's branch reading.
-        await reader.cancel().catch(() => {});
-        onDrop();
-        return undefined;
-      }
-      chunks.push(value);
-    }
-  } catch {
+  const dropped = () => {
     onDrop();
     return undefined;
-  }
-  const body = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    body.set(c, at);
-    at += c.byteLength;
-  }
-  return body;
+  };
+  // One byte over the limit tells a body that grew past it; reading stops
+  // there, the caller's branch reading on.
+  const copied = readStream(copy, cancelled, limit + 1).then(
+    (body) => body.byteLength > limit ? dropped() : body,
+    dropped,
+  );
+  return { response: given, copy: copied };
 }

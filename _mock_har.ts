@@ -6,6 +6,7 @@
  */
 
 import type { Hop, Transport } from "./_transport.ts";
+import { readStream, teeResponse } from "./_stream.ts";
 import type { MockReply } from "./_mock_reply.ts";
 import type { RouteMatch } from "./_mock_match.ts";
 
@@ -481,12 +482,13 @@ function base64(bytes: Uint8Array): string {
 /** Reads the body into the entry: UTF-8 text, or base64 for other bytes. */
 export async function fillContent(
   entry: HarEntry,
-  body: Response,
+  body: ReadableStream<Uint8Array> | null,
+  signal: AbortSignal,
   headersAt: number,
 ): Promise<void> {
-  let bytes: Uint8Array;
+  let bytes: Uint8Array = new Uint8Array();
   try {
-    bytes = new Uint8Array(await body.arrayBuffer());
+    if (body !== null) bytes = await readStream(body, signal);
   } catch (error) {
     // The caller gave up on the body (an abort): keep what is known.
     entry.comment = `body not read: ${
@@ -617,7 +619,8 @@ export function recording(
     }
     const t1 = performance.now();
     const recorded = entry(harResponse(response, r), t1 - t0);
-    add(recorded, fillContent(recorded, response.clone(), t1));
-    return response;
+    const { given, copy, cancelled } = teeResponse(response);
+    add(recorded, fillContent(recorded, copy, cancelled, t1));
+    return given;
   };
 }

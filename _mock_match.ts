@@ -245,6 +245,8 @@ function exactQueryCheck(params: URLSearchParams): Check {
 function headerCheck(name: string, match: HeaderMatch): Check {
   return (seen) => {
     const got = seen.headers.get(name);
+    // A global or sticky RegExp remembers where it stopped.
+    if (match instanceof RegExp) match.lastIndex = 0;
     const ok = match === null ? got === null : got !== null &&
       (typeof match === "string" ? got === match : match.test(got));
     if (ok) return undefined;

@@ -7,6 +7,7 @@
  */
 
 import type { Hop } from "./_transport.ts";
+import { readStream } from "./_stream.ts";
 
 /**
  * Response headers: anything `Headers` takes, or a record whose values may
@@ -115,7 +116,10 @@ export function stalled(signal: AbortSignal): Promise<never> {
 
 /**
  * The hop's body as text (`null` for none), and a hop that can still be
- * sent: a stream is read here, so the hop passed on carries its bytes.
+ * sent: a stream is read here, so the hop passed on carries its bytes. The
+ * hop's signal gives the read up, the stream cancelled. The headers are the
+ * hop's as fetch would send them: with the type of a `FormData` or `Blob`
+ * body when none is set.
  */
 export async function readBody(
   hop: Hop,
@@ -124,21 +128,27 @@ export async function readBody(
   if (body === null || body === undefined) return { hop, text: null };
   if (typeof body === "string") return { hop, text: body };
   if (body instanceof URLSearchParams) return { hop, text: body.toString() };
-  if (body instanceof ReadableStream || body instanceof FormData) {
-    // A FormData is serialised once, so that the bytes recorded are the
-    // bytes sent, boundary included.
-    const serialised = new Response(body);
-    // Bun finds a FormData's type only before its body is read.
-    const type = serialised.headers.get("content-type");
-    const bytes = new Uint8Array(await serialised.arrayBuffer());
-    const headers = new Headers(hop.headers);
-    if (body instanceof FormData && type !== null) {
-      headers.set("content-type", type);
-    }
-    return {
-      hop: { ...hop, headers, body: bytes },
-      text: new TextDecoder().decode(bytes),
-    };
+  if (body instanceof ReadableStream) {
+    const bytes = await readStream(body, hop.signal);
+    return { hop: { ...hop, body: bytes }, text: decoded(bytes) };
   }
-  return { hop, text: await new Response(body).text() };
+  // A FormData is serialised once, so that the bytes recorded are the
+  // bytes sent, boundary included.
+  const serialised = new Response(body);
+  // Bun finds a FormData's type only before its body is read.
+  const type = serialised.headers.get("content-type");
+  const bytes = new Uint8Array(await serialised.arrayBuffer());
+  let headers = hop.headers;
+  if (
+    type !== null && (body instanceof FormData || !headers.has("content-type"))
+  ) {
+    headers = new Headers(headers);
+    headers.set("content-type", type);
+  }
+  const sent = body instanceof FormData ? bytes : body;
+  return { hop: { ...hop, headers, body: sent }, text: decoded(bytes) };
+}
+
+function decoded(bytes: Uint8Array): string {
+  return new TextDecoder().decode(bytes);
 }

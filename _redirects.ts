@@ -9,7 +9,8 @@
 
 import type { Call, Step } from "./_call.ts";
 import { RedirectError, TooManyRedirectsError } from "./_errors.ts";
-import { abortable, cancelBody, runBeforeRedirect } from "./_hooks.ts";
+import { cancelBody, runBeforeRedirect } from "./_hooks.ts";
+import { readStream } from "./_stream.ts";
 import { urlProblem } from "./_guard.ts";
 import {
   isRedirect,
@@ -31,48 +32,17 @@ const CONTENT_HEADERS = [
   "transfer-encoding",
 ];
 
-async function readUpTo(
-  body: ReadableStream<Uint8Array>,
-  signal: AbortSignal,
-): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = body.getReader();
-  // A call given up stops the read: a body that ignores the signal is not
-  // read on for nobody.
-  const stop = () => reader.cancel().catch(() => {});
-  signal.addEventListener("abort", stop, { once: true });
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      const room = REDIRECT_BODY_LIMIT - size;
-      chunks.push(value.byteLength > room ? value.subarray(0, room) : value);
-      size += Math.min(room, value.byteLength);
-      if (size === REDIRECT_BODY_LIMIT) {
-        await reader.cancel();
-        break;
-      }
-    }
-  } catch {
-    // A redirect whose body fails still tells where to go next.
-  } finally {
-    signal.removeEventListener("abort", stop);
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
-
 /** A redirect response as kept in `history`: its body read, its URL set. */
 async function snapshot(response: Response, call: Call): Promise<Response> {
   const body = response.body === null
     ? null
-    : await abortable(readUpTo(response.body, call.signal), call.signal);
+    : await readStream(response.body, call.signal, REDIRECT_BODY_LIMIT).catch(
+      (error) => {
+        if (call.signal.aborted) throw error;
+        // A redirect whose body fails still tells where to go next.
+        return null;
+      },
+    );
   const copy = new Response(body as BodyInit | null, {
     status: response.status,
     statusText: response.statusText,

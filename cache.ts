@@ -34,6 +34,7 @@
 
 import type { Hop, Stage, Transport } from "./_transport.ts";
 import { copyBody } from "./_cache_body.ts";
+import { readStream } from "./_stream.ts";
 import {
   currentAge,
   type Directives,
@@ -751,9 +752,15 @@ export class HttpCache implements AsyncDisposable {
     };
     const use: Use = { kind: "validate", staleIfError: false };
     const status: Status = { hit: false, fwd: "stale", stored: false };
+    // Nobody reads the answer: it is read here, as far as a body is
+    // stored, so that the copy taken for the store is not cancelled.
+    const limit = this.maxEntryBytes + 1;
     this.#track(
       this.#lead(next, background, key, req, found, use, status).then(
-        ({ response }) => response.body?.cancel(),
+        async ({ response }) => {
+          if (response.body === null) return;
+          await readStream(response.body, this.#stop.signal, limit);
+        },
       ),
     );
   }

@@ -495,11 +495,11 @@ export class MockRouter {
   }
 
   async #handle(hop: Hop): Promise<Response> {
-    const read = await abortable(readBody(hop), hop.signal);
+    const read = await readBody(hop);
     const seen: Seen = {
       method: hop.method,
       url: new URL(hop.url),
-      headers: hop.headers,
+      headers: read.hop.headers,
       body: read.text,
     };
     const route = this.#routes.find((r) =>

@@ -30,3 +30,21 @@ export function fetchTransport(h: Hop): Promise<Response> {
     redirect: "manual",
   });
 }
+
+/**
+ * A body that sends a chunk and then nothing, never ending, as a stalled
+ * upload or an event stream does; `cancelled` resolves when it is cancelled.
+ */
+export function endlessBody(): {
+  body: ReadableStream<Uint8Array>;
+  cancelled: Promise<void>;
+} {
+  let cancel!: () => void;
+  const cancelled = new Promise<void>((go) => cancel = go);
+  const body = new ReadableStream<Uint8Array>({
+    start: (controller) => controller.enqueue(new Uint8Array(16)),
+    pull: () => new Promise<void>(() => {}),
+    cancel: () => cancel(),
+  });
+  return { body, cancelled };
+}

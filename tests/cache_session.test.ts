@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { cacheStatus, HttpCache } from "../cache.ts";
 import { Session } from "../mod.ts";
 import { origin, TestClock } from "./_cache.ts";
+import { within } from "./_wait.ts";
 
 test("a cached 301 is followed by the session without the network", async () => {
   const clock = new TestClock();
@@ -163,6 +164,39 @@ test("the cache option: cache: null turns it off for one request; the status is 
     assert.equal(fresh.cacheStatus?.hit, false);
     assert.equal(server.seen.length, 4);
     assert.equal(s.cache, cache);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a body the caller cancels while the cache copies it: its connection closes, the cache is idle, the next GET goes out", async () => {
+  const clock = new TestClock();
+  let closed!: () => void;
+  const connectionClosed = new Promise<void>((go) => closed = go);
+  const server = await origin(clock, (req, res) => {
+    if (req.url === "/events") {
+      // Storable by default (a 200 with no Cache-Control): copied as it
+      // streams, and never ending.
+      res.on("close", () => closed());
+      res.write("data: 1\n\n");
+      return;
+    }
+    res.end("other");
+  });
+  await using cache = new HttpCache({ clock: clock.read });
+  await using s = new Session({
+    baseUrl: server.origin,
+    cache,
+    timeout: 5_000,
+  });
+  try {
+    const r = await s.get("/events");
+    await within(r.body!.cancel(), 5_000, "the caller's cancel");
+    await within(connectionClosed, 5_000, "the connection's close");
+    await within(cache.idle(), 5_000, "cache.idle()");
+    const next = await s.get("/events", { signal: AbortSignal.timeout(5_000) });
+    await next.body!.cancel();
+    assert.equal(server.seen.filter((x) => x.url === "/events").length, 2);
   } finally {
     await server.close();
   }

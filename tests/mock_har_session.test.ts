@@ -6,10 +6,12 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Session } from "../mod.ts";
+import { Session, TimeoutError } from "../mod.ts";
 import { type Har, type HarOptions, openHar } from "../mock.ts";
 import { type Handler, serve } from "./_server.ts";
 import { harErrors } from "./_har_schema.ts";
+import { endlessBody } from "./_mock_hop.ts";
+import { within } from "./_wait.ts";
 
 const app: Handler = (req, res) => {
   if (req.url === "/login" && req.method === "POST") {
@@ -136,4 +138,48 @@ test("a HAR in Chrome's export shape replays through a session: the form POST, i
   assert.equal(await r.text(), "<h1>Orders of ann</h1>");
   assert.deepEqual(s.cookies.toObject(), { session: "abc", seen: "1" });
   assert.deepEqual(s.pool.stats(), {});
+});
+
+test("recording: a body the caller cancels is cancelled at its source, and the entry says it was not read", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "fetchkit-har-"));
+  try {
+    const path = join(dir, "cancel.har");
+    const har = await openHar(path, { mode: "record" });
+    const { body, cancelled } = endlessBody();
+    const transport = () => Promise.resolve(new Response(body));
+    await using s = new Session({ transport, stages: [har.stage] });
+    const r = await s.get("https://api.test/events");
+    await within(r.body!.cancel(), 5_000, "the caller's cancel");
+    await within(cancelled, 5_000, "the cancel at the source");
+    await within(har.save(), 5_000, "save()");
+    assert.match(har.entries[0].comment ?? "", /^body not read/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("recording and replaying: a streamed upload runs into the session's timeout and is cancelled", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "fetchkit-har-"));
+  try {
+    const path = join(dir, "upload.har");
+    for (const mode of ["record", "replay"] as const) {
+      const har = await openHar(path, { mode });
+      const transport = () => Promise.resolve(new Response("ok"));
+      await using s = new Session({
+        transport,
+        stages: [har.stage],
+        timeout: 50,
+      });
+      const { body, cancelled } = endlessBody();
+      await within(
+        assert.rejects(s.post("https://api.test/up", { body }), TimeoutError),
+        5_000,
+        `the call (${mode})`,
+      );
+      await within(cancelled, 5_000, `the upload's cancel (${mode})`);
+      await har.save();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

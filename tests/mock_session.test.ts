@@ -12,6 +12,8 @@ import {
 } from "../mod.ts";
 import { MockRouter, mockTransport, UnmatchedRequestError } from "../mock.ts";
 import { expectedResponse, parseDigest } from "./_digest.ts";
+import { endlessBody } from "./_mock_hop.ts";
+import { within } from "./_wait.ts";
 
 const REALM = "api@example.test";
 const NONCE = "dcd98b7102dd2f0e8b11d0f600bfb0c093";
@@ -184,4 +186,51 @@ test("an unmatched request fails the call as it is, is not retried, and assertDo
   );
   assert.equal(mock.calls.length, 1);
   assert.throws(() => mock.assertDone(), /1 request matched no route/);
+});
+
+test("a streamed request body the mock is reading is cancelled when the call times out", async () => {
+  const mock = new MockRouter();
+  mock.post("https://api.test/upload").reply(201);
+  await using s = new Session({ transport: mock.transport, timeout: 50 });
+  const { body, cancelled } = endlessBody();
+  // A mock holds no socket: the wait's own timer keeps the process alive.
+  await within(
+    assert.rejects(s.post("https://api.test/upload", { body }), TimeoutError),
+    5_000,
+    "the call",
+  );
+  await within(cancelled, 5_000, "the upload's cancel");
+});
+
+test("a header rule sees what fetch would send: a FormData's multipart type, a Blob's type; a /g RegExp matches every time", async () => {
+  const mock = new MockRouter();
+  mock.post("https://api.test/form", {
+    headers: { "content-type": /^multipart\/form-data; boundary=/ },
+  }).reply(201).persist();
+  mock.post("https://api.test/png", {
+    headers: { "content-type": "image/png" },
+  })
+    .reply(201).persist();
+  mock.get("https://api.test/g", { headers: { accept: /json/g } }).reply(200)
+    .persist();
+  await using s = new Session({ transport: mock.transport });
+  const form = new FormData();
+  form.set("a", "1");
+  assert.equal(
+    (await s.post("https://api.test/form", { body: form })).status,
+    201,
+  );
+  const png = new Blob([new Uint8Array([137, 80, 78, 71])], {
+    type: "image/png",
+  });
+  assert.equal(
+    (await s.post("https://api.test/png", { body: png })).status,
+    201,
+  );
+  for (let i = 0; i < 3; i++) {
+    const r = await s.get("https://api.test/g", {
+      headers: { accept: "application/json" },
+    });
+    assert.equal(r.status, 200, `request ${i + 1}`);
+  }
 });

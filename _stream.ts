@@ -1,0 +1,92 @@
+/**
+ * Reading a body stream whole, given up by a signal, and copying one as it
+ * flows on.
+ *
+ * @module
+ */
+
+/**
+ * A stream's bytes, read whole, or its first `limit` bytes (the rest is
+ * cancelled). When `signal` aborts, the stream is cancelled and the read
+ * rejects with the signal's reason: a body that ignores the signal is not
+ * read on for nobody.
+ *
+ * @param body the stream
+ * @param signal what gives the read up
+ * @param limit the most bytes kept
+ * @returns the bytes
+ */
+export async function readStream(
+  body: ReadableStream<Uint8Array>,
+  signal: AbortSignal,
+  limit = Infinity,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = body.getReader();
+  const stop = () => reader.cancel(signal.reason).catch(() => {});
+  if (signal.aborted) stop();
+  else signal.addEventListener("abort", stop, { once: true });
+  try {
+    while (size < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const room = limit - size;
+      chunks.push(value.byteLength > room ? value.subarray(0, room) : value);
+      size += Math.min(room, value.byteLength);
+    }
+    // Not awaited: a cancel that never settles must not hold the read.
+    if (size === limit) reader.cancel().catch(() => {});
+  } finally {
+    signal.removeEventListener("abort", stop);
+  }
+  signal.throwIfAborted();
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}
+
+/**
+ * A response to hand on and a copy of its body, for a stage that keeps one
+ * (the cache, a HAR recording) to read alongside. When the handed-on body
+ * is cancelled, `cancelled` aborts: the copy's reader stops too, and the
+ * cancel reaches the body's source (a tee cancels its source only once both
+ * branches are cancelled).
+ *
+ * @param response the response
+ * @returns the response to hand on, the copy (`null` for no body), and the
+ *   signal of its cancel
+ */
+export function teeResponse(response: Response): {
+  given: Response;
+  copy: ReadableStream<Uint8Array> | null;
+  cancelled: AbortSignal;
+} {
+  const cancel = new AbortController();
+  if (response.body === null) {
+    return { given: response, copy: null, cancelled: cancel.signal };
+  }
+  const [handed, copy] = response.body.tee();
+  const reader = handed.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel(reason) {
+      cancel.abort(new Error("the body was cancelled", { cause: reason }));
+      return reader.cancel(reason);
+    },
+  });
+  const given = new Response(body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+  return { given, copy, cancelled: cancel.signal };
+}
