@@ -41,15 +41,24 @@ export function isUnsafe(method: string): boolean {
 /**
  * Parses a Cache-Control field (RFC 9111 §5.2): comma-separated directives,
  * each a token with an optional `=token` or `="quoted string"` argument.
- * Names are case-insensitive; the first occurrence of a name wins.
+ * Names are case-insensitive; the first occurrence of a name wins. Empty
+ * elements are ignored (RFC 9110 §5.6.1) and a malformed one is skipped, so
+ * that neither hides a `no-store` after it.
  */
 export function parseDirectives(value: string | null): Directives {
   const out: Directives = new Map();
   if (!value) return out;
   const re =
-    /\s*([^\s=,]+)\s*(?:=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*)))?\s*(?:,|$)/gy;
-  let m: RegExpExecArray | null;
-  while (re.lastIndex < value.length && (m = re.exec(value)) !== null) {
+    /[\s,]*([^\s=,]+)\s*(?:=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*)))?\s*(?:,|$)/y;
+  while (re.lastIndex < value.length) {
+    const at = re.lastIndex;
+    const m = re.exec(value);
+    if (m === null) {
+      const next = value.indexOf(",", at);
+      if (next === -1) break;
+      re.lastIndex = next + 1;
+      continue;
+    }
     const name = m[1].toLowerCase();
     if (out.has(name)) continue;
     const arg = m[2] !== undefined ? m[2].replace(/\\(.)/g, "$1") : m[3];

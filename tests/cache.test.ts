@@ -101,6 +101,33 @@ test("§3: POST, no-store (either side), a 500 without freshness and a 206 are n
   }
 });
 
+test("§5.2 and RFC 9110 §5.6.1: an empty or malformed element does not hide a no-store or no-cache after it", async () => {
+  const fields: Record<string, string> = {
+    "/a": "max-age=3600,, no-store",
+    "/b": ", no-store, max-age=3600",
+    "/c": "max-age=3600 junk, no-store",
+    "/d": "max-age=3600, , no-cache",
+  };
+  const t = await setup((req, res) => {
+    res.setHeader("cache-control", fields[req.url!]);
+    res.setHeader("etag", '"1"');
+    res.end("x");
+  });
+  try {
+    for (let i = 0; i < 2; i++) {
+      for (const path of Object.keys(fields)) await t.get(t.url(path));
+    }
+    for (const path of Object.keys(fields)) {
+      assert.equal(arrived(t.server, path), 2, path);
+    }
+    // no-cache: stored, and validated before it is used again.
+    const d = t.server.seen.filter((s) => s.url === "/d");
+    assert.equal(d[1].headers["if-none-match"], '"1"');
+  } finally {
+    await t.done();
+  }
+});
+
 test("§3: statuses cacheable by default need only a heuristic; others only with explicit freshness", async () => {
   const t = await setup((req, res) => {
     const [, code, explicit] = req.url!.split("/");
