@@ -375,6 +375,31 @@ test("§4.3: a stale response is validated with If-None-Match and If-Modified-Si
   }
 });
 
+test("§4.3.4 and RFC 9110 §6.6.1: a 304 without a Date restarts the age from when it arrived", async () => {
+  const t = await setup((req, res) => {
+    res.setHeader("cache-control", "max-age=10");
+    res.setHeader("etag", '"v1"');
+    if (req.headers["if-none-match"] === '"v1"') {
+      res.removeHeader("date");
+      res.statusCode = 304;
+      return res.end();
+    }
+    res.end("the body");
+  });
+  try {
+    await t.get(t.url("/v"));
+    t.clock.tick(60);
+    assert.equal((await t.get(t.url("/v"))).cache.fwdStatus, 304);
+    t.clock.tick(5);
+    const hit = await t.get(t.url("/v"));
+    assert.equal(hit.cache.hit, true);
+    assert.equal(hit.headers.get("age"), "5");
+    assert.equal(arrived(t.server), 2);
+  } finally {
+    await t.done();
+  }
+});
+
 test("§4.3.3: a 200 to a validation replaces the stored response", async () => {
   let version = 1;
   const t = await setup(versioned("max-age=10", () => version));
