@@ -74,9 +74,15 @@ export interface CacheStore {
   /**
    * Stores `response` under `key`, replacing the one of the same variant
    * ({@linkcode variantOf}). `ttl` (ms) is how long it is worth keeping,
-   * for stores that expire entries themselves.
+   * for stores that expire entries themselves. `false` when the store
+   * could not keep it (the cache then reports it not stored); nothing, or
+   * `true`, when it did.
    */
-  put(key: string, response: StoredResponse, ttl: number): void | Promise<void>;
+  put(
+    key: string,
+    response: StoredResponse,
+    ttl: number,
+  ): void | boolean | Promise<void | boolean>;
   /** Removes every response stored under `key`. */
   delete(key: string): void | Promise<void>;
 }
@@ -199,7 +205,8 @@ export class MemoryCacheStore implements CacheStore {
 
   /**
    * Stores a response under `key`, replacing its variant, then evicts the
-   * least recently used keys until the store is within its cap.
+   * least recently used keys until the store is within its cap. A response
+   * too large for the cap is not kept, and what `key` held stays.
    *
    * @example
    * ```ts
@@ -214,17 +221,20 @@ export class MemoryCacheStore implements CacheStore {
    *
    * @param key the key
    * @param response the response
+   * @returns whether it was kept
    */
-  put(key: string, response: StoredResponse): void {
+  put(key: string, response: StoredResponse): boolean {
+    if (sizeOf(key, response) > this.maxBytes) return false;
     const variant = variantOf(response);
     const old = this.#entries.get(key);
     const list = [
       response,
       ...(old?.list ?? []).filter((r) => variantOf(r) !== variant),
     ];
-    const size = list.reduce((n, r) => n + sizeOf(key, r), 0);
+    // Other variants make room for the new one, the oldest first.
+    let size = list.reduce((n, r) => n + sizeOf(key, r), 0);
+    while (size > this.maxBytes) size -= sizeOf(key, list.pop()!);
     this.delete(key);
-    if (size > this.maxBytes) return;
     this.#entries.set(key, { list, size });
     this.#bytes += size;
     for (const [oldest, entry] of this.#entries) {
@@ -232,6 +242,7 @@ export class MemoryCacheStore implements CacheStore {
       this.#entries.delete(oldest);
       this.#bytes -= entry.size;
     }
+    return true;
   }
 
   /**

@@ -635,8 +635,8 @@ export class HttpCache implements AsyncDisposable {
         await this.store.delete(key);
         return false;
       }
-      await this.store.put(key, r, r.keepUntil - r.responseTime);
-      return true;
+      const kept = await this.store.put(key, r, r.keepUntil - r.responseTime);
+      return kept !== false;
     } catch {
       return false;
     }

@@ -735,6 +735,26 @@ test("the memory store stays within its cap, evicting the least recently used", 
   }
 });
 
+test("the memory store: a response too large for its cap is reported not stored, and the key's other variants stay", async () => {
+  const store = new MemoryCacheStore({ maxBytes: 3500 });
+  const t = await setup((req, res) => {
+    res.setHeader("cache-control", "max-age=60");
+    res.setHeader("vary", "accept");
+    res.end(req.headers.accept === "big" ? "z".repeat(5000) : "small");
+  }, { store });
+  try {
+    const small = () => t.get(t.url("/v"), { headers: { accept: "small" } });
+    assert.equal((await small()).cache.stored, true);
+    const big = await t.get(t.url("/v"), { headers: { accept: "big" } });
+    assert.equal(big.text.length, 5000);
+    assert.equal(big.cache.stored, false);
+    assert.equal((await small()).cache.hit, true);
+    assert.equal(arrived(t.server), 2);
+  } finally {
+    await t.done();
+  }
+});
+
 test("a private cache keeps each set of credentials apart: Authorization and Cookie partition it", async () => {
   const t = await setup((req, res) => {
     res.setHeader("cache-control", "max-age=60");
