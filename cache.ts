@@ -476,7 +476,11 @@ export class HttpCache implements AsyncDisposable {
           ...(waited && { collapsed: true }),
         });
       }
-      fwd = ttl > 0 ? "request" : "stale";
+      // "request" only when the request's own directives forbade a response
+      // that would otherwise do (RFC 9211 §2.2); one the response itself
+      // says to validate (no-cache) is reported as stale.
+      const unasked = usage(found, new Map(), age, ttl + age, this.#view);
+      fwd = ttl > 0 && unasked.kind !== "validate" ? "request" : "stale";
     }
     if (req.has("only-if-cached")) {
       return attach(

@@ -526,6 +526,7 @@ test("§5.2.2: no-cache validates every use; must-revalidate refuses max-stale; 
   const t = await setup((req, res) => {
     const cc = {
       "/nc": "no-cache",
+      "/nc60": "max-age=60, no-cache",
       "/mr": "max-age=5, must-revalidate",
       "/im": "max-age=60, immutable",
     }[req.url!]!;
@@ -536,10 +537,15 @@ test("§5.2.2: no-cache validates every use; must-revalidate refuses max-stale; 
   });
   try {
     await t.get(t.url("/nc"));
+    await t.get(t.url("/nc60"));
     await t.get(t.url("/mr"));
     await t.get(t.url("/im"));
     const nc = await t.get(t.url("/nc"));
     assert.equal(nc.cache.fwdStatus, 304);
+    // Fresh, but the response says to validate it: stale, not "request"
+    // (RFC 9211 §2.2 keeps that for the request's own directives).
+    const nc60 = await t.get(t.url("/nc60"));
+    assert.deepEqual([nc60.cache.fwd, nc60.cache.fwdStatus], ["stale", 304]);
     t.clock.tick(10);
     const mr = await t.get(t.url("/mr"), {
       headers: { "cache-control": "max-stale" },
@@ -551,7 +557,7 @@ test("§5.2.2: no-cache validates every use; must-revalidate refuses max-stale; 
     assert.equal(im.cache.hit, true);
     assert.deepEqual(
       t.server.seen.map((s) => s.url),
-      ["/nc", "/mr", "/im", "/nc", "/mr"],
+      ["/nc", "/nc60", "/mr", "/im", "/nc", "/nc60", "/mr"],
     );
   } finally {
     await t.done();
