@@ -211,6 +211,18 @@ function sameValues(got: string[], wanted: readonly string[]): boolean {
 
 function paramCheck(name: string, match: QueryMatch): Check {
   const wanted = typeof match === "string" ? [match] : match;
+  // Checked where the route is written: a bad value would fail every
+  // request the route is tried on.
+  if (
+    wanted !== null &&
+    !(Array.isArray(wanted) && wanted.every((v) => typeof v === "string"))
+  ) {
+    throw new TypeError(
+      `A route's query ${name} is a string, a list of strings or null, got ${
+        typeof match === "object" ? JSON.stringify(match) : String(match)
+      }`,
+    );
+  }
   return (seen) => {
     const got = seen.url.searchParams.getAll(name);
     if (wanted === null ? got.length === 0 : sameValues(got, wanted)) {
@@ -243,6 +255,13 @@ function exactQueryCheck(params: URLSearchParams): Check {
 }
 
 function headerCheck(name: string, match: HeaderMatch): Check {
+  if (
+    match !== null && typeof match !== "string" && !(match instanceof RegExp)
+  ) {
+    throw new TypeError(
+      `A route's header ${name} is a string, a RegExp or null, got ${typeof match}`,
+    );
+  }
   return (seen) => {
     const got = seen.headers.get(name);
     // A global or sticky RegExp remembers where it stopped.

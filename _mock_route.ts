@@ -188,8 +188,11 @@ export class Route implements MockRoute {
     const reply = typeof answer === "number"
       ? { ...rest, status: answer }
       : answer;
-    // Made once now, so that an impossible reply fails where it is written.
-    toResponse(reply).body?.cancel();
+    // Made once now, so that an impossible reply fails where it is written;
+    // a stream body, which can be read once only, is left for the call.
+    const stream = reply.body instanceof ReadableStream;
+    toResponse(stream ? { ...reply, body: new Uint8Array() } : reply).body
+      ?.cancel();
     this.#answer = () => Promise.resolve(toResponse(reply));
     return this;
   }

@@ -243,6 +243,36 @@ test("replies: status, several Set-Cookie, JSON, a function, a Response copied p
   assert.throws(() => mock.get("https://r.test/x").reply(99), RangeError);
   assert.throws(() => mock.get("https://r.test/x").times(0), RangeError);
   assert.throws(() => mock.get("https://r.test/x").delay(-1), RangeError);
+  // A value of the wrong type fails where the route is written, not on
+  // every request the route is tried on.
+  const bad = { page: 2 } as unknown as Record<string, string>;
+  assert.throws(
+    () => mock.get("https://r.test/q", { query: bad }),
+    /query page/,
+  );
+  const badHeader = { accept: 1 } as unknown as Record<string, string>;
+  assert.throws(
+    () => mock.get("https://r.test/h", { headers: badHeader }),
+    /header accept/,
+  );
+});
+
+test("a reply with a stream body answers its one call with the stream", async () => {
+  const mock = new MockRouter();
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode("streamed"));
+      controller.close();
+    },
+  });
+  mock.get("https://r.test/s").reply(200, { body });
+  const r = await mock.transport(hop("GET", "https://r.test/s"));
+  assert.equal(await r.text(), "streamed");
+  assert.throws(
+    () =>
+      mock.get("https://r.test/x").reply(204, { body: new ReadableStream() }),
+    TypeError,
+  );
 });
 
 test("routes answer in turn: once by default, then times(n), then persist", async () => {
