@@ -203,6 +203,13 @@ export interface HttpCacheOptions {
    */
   keepStale?: number;
   /**
+   * Milliseconds a background revalidation (`stale-while-revalidate`) may
+   * take before it is given up: no caller waits on it, so no caller's
+   * timeout bounds it, and requests that must validate the same response
+   * wait for it. Default 30 000, a session's default timeout.
+   */
+  revalidateTimeout?: number;
+  /**
    * The identity a hop's responses belong to: hops of different partitions
    * never see each other's responses. Default: in a private cache, a hash
    * of the hop's `Authorization` and `Cookie` (so two sessions with the
@@ -300,6 +307,7 @@ export class HttpCache implements AsyncDisposable {
   readonly #view: Viewpoint;
   readonly #clock: () => number;
   readonly #keepStale: number;
+  readonly #revalidateTimeout: number;
   readonly #partition: (hop: Hop) => string | Promise<string>;
   readonly #inflight = new Map<string, Promise<void>>();
   readonly #pending = new Set<Promise<void>>();
@@ -321,6 +329,10 @@ export class HttpCache implements AsyncDisposable {
       "maxEntryBytes",
     );
     this.#keepStale = atLeastZero(options.keepStale ?? 86_400, "keepStale");
+    this.#revalidateTimeout = atLeastZero(
+      options.revalidateTimeout ?? 30_000,
+      "revalidateTimeout",
+    );
     this.#partition = options.partition ??
       ((hop) => this.#identity(hop));
     this.stage = (next) => (hop) => this.#handle(next, hop);
@@ -752,7 +764,10 @@ export class HttpCache implements AsyncDisposable {
       ...hop,
       method: "GET",
       body: null,
-      signal: this.#stop.signal,
+      signal: AbortSignal.any([
+        this.#stop.signal,
+        AbortSignal.timeout(this.#revalidateTimeout),
+      ]),
     };
     const use: Use = { kind: "validate", staleIfError: false };
     const status: Status = { hit: false, fwd: "stale", stored: false };

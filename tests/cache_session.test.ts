@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { cacheStatus, HttpCache } from "../cache.ts";
 import { Session } from "../mod.ts";
 import { origin, TestClock } from "./_cache.ts";
-import { within } from "./_wait.ts";
+import { until, within } from "./_wait.ts";
 
 test("a cached 301 is followed by the session without the network", async () => {
   const clock = new TestClock();
@@ -198,6 +198,43 @@ test("a body the caller cancels while the cache copies it: its connection closes
     await next.body!.cancel();
     assert.equal(server.seen.filter((x) => x.url === "/events").length, 2);
   } finally {
+    await server.close();
+  }
+});
+
+test("a background revalidation the origin never answers is given up after revalidateTimeout: a request that must validate goes out", async () => {
+  const clock = new TestClock();
+  const stalled: { end(): void }[] = [];
+  let n = 0;
+  const server = await origin(clock, (_req, res) => {
+    if (++n === 2) return stalled.push(res);
+    res.setHeader("cache-control", "max-age=1, stale-while-revalidate=5");
+    res.end(`v${n}`);
+  });
+  await using cache = new HttpCache({
+    clock: clock.read,
+    revalidateTimeout: 100,
+  });
+  await using s = new Session({
+    baseUrl: server.origin,
+    cache,
+    timeout: 5_000,
+  });
+  try {
+    assert.equal(await (await s.get("/x")).text(), "v1");
+    await cache.idle();
+    clock.tick(2);
+    const stale = await s.get("/x");
+    assert.equal(cacheStatus(stale)?.detail, "stale-while-revalidate");
+    await stale.text();
+    await until(() => stalled.length === 1, "the revalidation arrives");
+    clock.tick(10);
+    const validated = await s.get("/x");
+    assert.equal(await validated.text(), "v3");
+    await within(cache.idle(), 5_000, "cache.idle()");
+    assert.equal(server.seen.length, 3);
+  } finally {
+    for (const res of stalled) res.end();
     await server.close();
   }
 });
