@@ -310,6 +310,8 @@ export class HttpCache implements AsyncDisposable {
   readonly #revalidateTimeout: number;
   readonly #partition: (hop: Hop) => string | Promise<string>;
   readonly #inflight = new Map<string, Promise<void>>();
+  /** The bodies being copied, by key: an invalidation marks them unwanted. */
+  readonly #copying = new Map<string, Set<{ unwanted: boolean }>>();
   readonly #pending = new Set<Promise<void>>();
   readonly #stop = new AbortController();
   readonly #hashes = new Map<string, string>();
@@ -431,7 +433,10 @@ export class HttpCache implements AsyncDisposable {
         targets.push(url.href);
       }
       await Promise.all(targets.map(async (url) => {
-        await this.store.delete(await this.#keyOf(hop, url));
+        const key = await this.#keyOf(hop, url);
+        // A body still streaming in for the key is older than this change.
+        for (const copy of this.#copying.get(key) ?? []) copy.unwanted = true;
+        await this.store.delete(key);
       })).catch(() => {});
     }
     return attach(response, { hit: false, fwd: "method", stored: false });
@@ -711,8 +716,11 @@ export class HttpCache implements AsyncDisposable {
       status.stored = false;
       status.detail = "too-large";
     });
+    const copy = this.#copyOf(key);
     const settled = copied.copy.then(async (body) => {
-      if (body === undefined) return;
+      copy.done();
+      if (copy.unwanted) status.stored = false;
+      if (body === undefined || copy.unwanted) return;
       // What the runtime decoded is what is stored, so its length is said
       // afresh.
       const headers = entry.headers.filter(([n]) => n !== "content-length");
@@ -720,6 +728,21 @@ export class HttpCache implements AsyncDisposable {
       status.stored = await this.#put(key, { ...entry, headers, body }, true);
     });
     return { response: attach(copied.response, status), settled };
+  }
+
+  /** Notes a body being copied for `key` until `done` is called. */
+  #copyOf(key: string): { unwanted: boolean; done(): void } {
+    const copies = this.#copying.get(key) ?? new Set();
+    this.#copying.set(key, copies);
+    const copy = {
+      unwanted: false,
+      done: () => {
+        copies.delete(copy);
+        if (copies.size === 0) this.#copying.delete(key);
+      },
+    };
+    copies.add(copy);
+    return copy;
   }
 
   /** A HEAD the store could not answer: forwarded, and freshens (§4.3.5). */

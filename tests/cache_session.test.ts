@@ -238,3 +238,36 @@ test("a background revalidation the origin never answers is given up after reval
     await server.close();
   }
 });
+
+test("§4.4: a body still streaming in when a POST to its URL succeeds is not stored: the next GET goes to the origin", async () => {
+  const clock = new TestClock();
+  let version = 1;
+  const open: { end(text: string): void }[] = [];
+  const server = await origin(clock, (req, res) => {
+    if (req.method === "POST") {
+      version++;
+      res.statusCode = 204;
+      return res.end();
+    }
+    res.setHeader("cache-control", "max-age=600");
+    res.write(`version ${version} `);
+    open.push(res);
+  });
+  await using cache = new HttpCache({ clock: clock.read });
+  await using s = new Session({ baseUrl: server.origin, cache });
+  try {
+    const first = await s.get("/doc");
+    assert.equal((await s.post("/doc", { body: "update" })).status, 204);
+    open[0].end("(end)");
+    assert.equal(await first.text(), "version 1 (end)");
+    await cache.idle();
+    const second = s.get("/doc");
+    await until(() => open.length === 2, "the second GET arrives");
+    open[1].end("(end)");
+    assert.equal(await (await second).text(), "version 2 (end)");
+    assert.equal(cacheStatus(first)?.stored, false);
+  } finally {
+    for (const res of open) res.end("");
+    await server.close();
+  }
+});
