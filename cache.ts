@@ -721,10 +721,16 @@ export class HttpCache implements AsyncDisposable {
       copy.done();
       if (copy.unwanted) status.stored = false;
       if (body === undefined || copy.unwanted) return;
-      // What the runtime decoded is what is stored, so its length is said
-      // afresh.
-      const headers = entry.headers.filter(([n]) => n !== "content-length");
-      headers.push(["content-length", String(body.byteLength)]);
+      // Without a coding the stored bytes are the wire's, so their length
+      // is said (a chunked response had none); with one, Content-Length
+      // stays the wire's, as on every body fetch decodes (see _decode.ts),
+      // and a HEAD's can still be compared with it.
+      const headers = field(entry.headers, "content-encoding") !== null
+        ? entry.headers
+        : entry.headers.filter(([n]) => n !== "content-length");
+      if (headers !== entry.headers) {
+        headers.push(["content-length", String(body.byteLength)]);
+      }
       status.stored = await this.#put(key, { ...entry, headers, body }, true);
     });
     return { response: attach(copied.response, status), settled };

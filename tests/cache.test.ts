@@ -3,6 +3,7 @@
 // The stage is composed by hand over fetch, as a session's pipeline does.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { gzipSync } from "node:zlib";
 import { HttpCache, MemoryCacheStore } from "../cache.ts";
 import { client, hop, origin, TestClock, viaFetch } from "./_cache.ts";
 import type { TestServer } from "./_server.ts";
@@ -775,6 +776,35 @@ test("a private cache keeps each set of credentials apart: Authorization and Coo
     assert.equal((await as("Bearer a")).cache.hit, true);
     assert.equal((await as("Bearer b")).cache.hit, true);
     assert.equal(arrived(t.server), 3);
+  } finally {
+    await t.done();
+  }
+});
+
+test("§4.3.5: a HEAD that agrees with a stored gzip'd response keeps it: Content-Length stays the wire's", async () => {
+  const gz = gzipSync("hello ".repeat(1000));
+  const t = await setup((req, res) => {
+    res.setHeader("cache-control", "max-age=0");
+    res.setHeader("etag", '"v1"');
+    res.setHeader("content-encoding", "gzip");
+    res.setHeader("content-length", String(gz.length));
+    if (req.method === "HEAD") return res.end();
+    if (req.headers["if-none-match"] === '"v1"') {
+      res.statusCode = 304;
+      return res.end();
+    }
+    res.end(gz);
+  });
+  try {
+    assert.equal((await t.get(t.url("/g"))).text.length, 6000);
+    assert.equal(
+      (await t.get(t.url("/g"), { method: "HEAD" })).cache.stored,
+      true,
+    );
+    const again = await t.get(t.url("/g"));
+    assert.equal(again.text.length, 6000);
+    assert.equal(again.cache.fwdStatus, 304);
+    assert.equal(again.headers.get("content-length"), String(gz.length));
   } finally {
     await t.done();
   }
