@@ -6,8 +6,69 @@
  * @module
  */
 
+import { SessionError } from "./_errors.ts";
 import type { Hop } from "./_transport.ts";
 import { readStream } from "./_stream.ts";
+
+/**
+ * A mock's reply function or handler returned something that is not a
+ * reply: a mistake in the test, not a network failure, so the session
+ * neither reports it as a {@linkcode ConnectionError} nor retries it.
+ *
+ * @example
+ * ```ts
+ * import { MockReplyError, mockTransport } from "@fetchkit/session/mock";
+ *
+ * const transport = mockTransport(() => undefined as unknown as Response);
+ * try {
+ *   await transport({
+ *     method: "GET",
+ *     url: "https://api.test/",
+ *     headers: new Headers(),
+ *     body: null,
+ *     signal: new AbortController().signal,
+ *     proxy: null,
+ *     tls: undefined,
+ *   });
+ * } catch (error) {
+ *   if (error instanceof MockReplyError) console.log(error.message);
+ * }
+ * ```
+ */
+export class MockReplyError extends SessionError {}
+
+/** What a value is, for an error message. */
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value !== "object") return typeof value;
+  return value.constructor?.name ?? "an object";
+}
+
+/**
+ * The response for what a reply function returned: a `Response` as it is,
+ * a reply described as data made into one.
+ *
+ * @param got what the function returned
+ * @returns the response
+ */
+export function repliedWith(got: unknown): Response {
+  if (got instanceof Response) return got;
+  if (typeof got !== "object" || got === null) {
+    throw new MockReplyError(
+      `A reply function must return a Response or a reply, got ${kindOf(got)}`,
+    );
+  }
+  try {
+    return toResponse(got as MockReply);
+  } catch (error) {
+    throw new MockReplyError(
+      `A reply function returned an impossible reply: ${
+        (error as Error).message
+      }`,
+      { cause: error },
+    );
+  }
+}
 
 /**
  * Response headers: anything `Headers` takes, or a record whose values may

@@ -9,7 +9,12 @@ import type { Hop } from "./_transport.ts";
 import { compileMatch, type Matcher, type RouteMatch } from "./_mock_match.ts";
 import { sleep } from "./_retries.ts";
 import { abortable } from "./_hooks.ts";
-import { type MockReply, stalled, toResponse } from "./_mock_reply.ts";
+import {
+  type MockReply,
+  repliedWith,
+  stalled,
+  toResponse,
+} from "./_mock_reply.ts";
 
 /**
  * One request a mock received, matched or not.
@@ -174,10 +179,7 @@ export class Route implements MockRoute {
     rest?: Omit<MockReply, "status">,
   ): this {
     if (typeof answer === "function") {
-      this.#answer = async (call) => {
-        const got = await answer(call);
-        return got instanceof Response ? got : toResponse(got);
-      };
+      this.#answer = async (call) => repliedWith(await answer(call));
       return this;
     }
     if (answer instanceof Response) {

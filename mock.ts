@@ -41,7 +41,7 @@ import {
   type RouteMatch,
   type Seen,
 } from "./_mock_match.ts";
-import { readBody } from "./_mock_reply.ts";
+import { MockReplyError, readBody } from "./_mock_reply.ts";
 import { abortable } from "./_hooks.ts";
 import { type MockCall, type MockRoute, Route } from "./_mock_route.ts";
 import {
@@ -67,6 +67,7 @@ export type {
   UrlTester,
 } from "./_mock_match.ts";
 export type { MockHeaders, MockReply } from "./_mock_reply.ts";
+export { MockReplyError } from "./_mock_reply.ts";
 export type { MockCall, MockResponder, MockRoute } from "./_mock_route.ts";
 export type {
   Har,
@@ -121,7 +122,7 @@ export function mockTransport(handler: MockHandler): Transport {
     const answer = (async () => {
       const response = await handler(hop);
       if (!(response instanceof Response)) {
-        throw new TypeError(
+        throw new MockReplyError(
           `A mock handler must return a Response, got ${typeof response}`,
         );
       }

@@ -10,7 +10,12 @@ import {
   Session,
   TimeoutError,
 } from "../mod.ts";
-import { MockRouter, mockTransport, UnmatchedRequestError } from "../mock.ts";
+import {
+  MockReplyError,
+  MockRouter,
+  mockTransport,
+  UnmatchedRequestError,
+} from "../mock.ts";
 import { expectedResponse, parseDigest } from "./_digest.ts";
 import { endlessBody } from "./_mock_hop.ts";
 import { within } from "./_wait.ts";
@@ -233,4 +238,21 @@ test("a header rule sees what fetch would send: a FormData's multipart type, a B
     });
     assert.equal(r.status, 200, `request ${i + 1}`);
   }
+});
+
+test("a reply function or handler that returns no reply fails the call with MockReplyError, not retried", async () => {
+  const mock = new MockRouter();
+  const forgot = mock.get("https://api.test/a").reply(
+    (() => {}) as unknown as () => Response,
+  ).persist();
+  const impossible = mock.get("https://api.test/b")
+    .reply(() => ({ status: 204, body: "x" })).persist();
+  const retry = { limit: 2, backoff: 0 };
+  await using s = new Session({ transport: mock.transport, retry });
+  await assert.rejects(s.get("https://api.test/a"), MockReplyError);
+  await assert.rejects(s.get("https://api.test/b"), /impossible reply: A 204/);
+  assert.deepEqual([forgot.calls.length, impossible.calls.length], [1, 1]);
+  const handler = mockTransport(() => undefined as unknown as Response);
+  await using bare = new Session({ transport: handler, retry });
+  await assert.rejects(bare.get("https://api.test/c"), MockReplyError);
 });
