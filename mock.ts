@@ -622,7 +622,15 @@ async function readHar(path: string, mode: HarMode): Promise<HarEntry[]> {
     if (missing && mode !== "replay") return [];
     throw error;
   }
-  const har = JSON.parse(text) as Har;
+  let har: Har;
+  try {
+    har = JSON.parse(text);
+  } catch (error) {
+    throw new SyntaxError(
+      `${path} is not a HAR file: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
   if (!Array.isArray(har?.log?.entries)) {
     throw new TypeError(`${path} is not a HAR file: it has no log.entries`);
   }

@@ -396,3 +396,26 @@ test("HAR options: matchHeaders, matchBody: false, redactHeaders: [] with redact
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("HAR: a file that is not JSON, or has no log.entries, is refused with its path named", async () => {
+  const dir = await tempDir();
+  try {
+    const { writeFile } = await import("node:fs/promises");
+    const broken = join(dir, "broken.har");
+    await writeFile(broken, '{"log": {"entries": [');
+    await assert.rejects(
+      openHar(broken),
+      (e) =>
+        e instanceof SyntaxError &&
+        e.message.startsWith(`${broken} is not a HAR file`),
+    );
+    const empty = join(dir, "empty.har");
+    await writeFile(empty, "{}");
+    await assert.rejects(
+      openHar(empty),
+      /empty\.har is not a HAR file: it has no log\.entries/,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
