@@ -538,10 +538,15 @@ export function entryReply(entry: HarEntry): MockReply {
     // the decoded one, would describe other bytes.
     if (lower === "content-encoding") continue;
     if (lower === "content-length" && Number(value) !== size) continue;
-    try {
-      headers.append(name, value);
-    } catch {
-      // A value a browser recorded that fetch's Headers refuses: left out.
+    // Firefox records the Set-Cookie fields of a response as one, joined by
+    // line feeds: each is a field of its own.
+    const values = lower === "set-cookie" ? value.split("\n") : [value];
+    for (const one of values) {
+      try {
+        headers.append(name, one);
+      } catch {
+        // A value a browser recorded that fetch's Headers refuses: left out.
+      }
     }
   }
   return {

@@ -419,3 +419,50 @@ test("HAR: a file that is not JSON, or has no log.entries, is refused with its p
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("HAR: Set-Cookie fields a browser recorded as one, joined by line feeds (Firefox), replay one by one", async () => {
+  const dir = await tempDir();
+  try {
+    const { writeFile } = await import("node:fs/promises");
+    const path = join(dir, "firefox.har");
+    const entry = {
+      startedDateTime: "2026-12-06T10:00:00.000Z",
+      time: 1,
+      request: {
+        method: "GET",
+        url: "https://shop.example/",
+        httpVersion: "HTTP/2",
+        cookies: [],
+        headers: [],
+        queryString: [],
+        headersSize: -1,
+        bodySize: 0,
+      },
+      response: {
+        status: 200,
+        statusText: "OK",
+        httpVersion: "HTTP/2",
+        cookies: [],
+        headers: [{
+          name: "set-cookie",
+          value: "session=abc; Path=/; HttpOnly\nseen=1; Path=/",
+        }],
+        content: { size: 2, mimeType: "text/plain", text: "ok" },
+        redirectURL: "",
+        headersSize: -1,
+        bodySize: 2,
+      },
+      cache: {},
+      timings: { send: 0, wait: 1, receive: 0 },
+    };
+    await writeFile(path, JSON.stringify({ log: { entries: [entry] } }));
+    const replay = (await openHar(path)).stage(noNetwork);
+    const r = await replay(hop("GET", "https://shop.example/"));
+    assert.deepEqual(r.headers.getSetCookie(), [
+      "session=abc; Path=/; HttpOnly",
+      "seen=1; Path=/",
+    ]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
