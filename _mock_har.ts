@@ -557,15 +557,33 @@ export function entryReply(entry: HarEntry): MockReply {
   };
 }
 
-/** How an entry's request is matched: the same rules as a route's. */
+/**
+ * A multipart body with its boundary written as one token: each
+ * serialisation of a form picks a boundary of its own, so two of the same
+ * form compare equal only without it.
+ */
+function withoutBoundary(text: string): string {
+  const first = /^--([^\r\n]+)\r\n/.exec(text);
+  return first === null ? text : text.split(`--${first[1]}`).join("--");
+}
+
+/**
+ * How an entry's request is matched (the same rules as a route's), and the
+ * key under which entries answer the same request, in turn.
+ */
 export function entryMatch(
   entry: HarEntry,
   options: { matchBody: boolean; matchHeaders: readonly string[] },
-): RouteMatch {
+): { match: RouteMatch; key: string } {
   const { request } = entry;
   const match: RouteMatch = { method: request.method, url: request.url };
-  if (options.matchBody && request.postData?.text !== undefined) {
-    match.body = request.postData.text;
+  let body: string | null = null;
+  const text = request.postData?.text;
+  if (options.matchBody && text !== undefined) {
+    if (/^multipart\/form-data/i.test(request.postData?.mimeType ?? "")) {
+      body = withoutBoundary(text);
+      match.body = (got) => withoutBoundary(got) === body;
+    } else match.body = body = text;
   }
   if (options.matchHeaders.length > 0) {
     const headers: Record<string, string | null> = {};
@@ -579,17 +597,13 @@ export function entryMatch(
     }
     match.headers = headers;
   }
-  return match;
-}
-
-/** The key under which entries answer the same request, in turn. */
-export function entryKey(match: RouteMatch): string {
-  return JSON.stringify([
+  const key = JSON.stringify([
     match.method,
     String(match.url),
-    match.body ?? null,
+    body,
     match.headers ?? null,
   ]);
+  return { match, key };
 }
 
 /** Sends a hop on and writes it, and its response, as an entry. */

@@ -46,7 +46,6 @@ import { abortable } from "./_hooks.ts";
 import { type MockCall, type MockRoute, Route } from "./_mock_route.ts";
 import {
   DEFAULT_REDACTED_HEADERS,
-  entryKey,
   entryMatch,
   entryReply,
   type Har,
@@ -595,14 +594,14 @@ export interface HarRecorder {
 
 function replayRouter(entries: readonly HarEntry[], o: HarOptions): MockRouter {
   const router = new MockRouter();
-  const matches = entries.map((entry) =>
+  const matched = entries.map((entry) =>
     entryMatch(entry, {
       matchBody: o.matchBody ?? true,
       matchHeaders: o.matchHeaders ?? [],
     })
   );
-  const keys = matches.map(entryKey);
-  matches.forEach((match, i) => {
+  const keys = matched.map(({ key }) => key);
+  matched.forEach(({ match }, i) => {
     const entry = entries[i];
     const route = router.route(match).reply(() => entryReply(entry));
     // Entries for the same request answer in turn; the last one keeps

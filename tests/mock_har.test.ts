@@ -466,3 +466,33 @@ test("HAR: Set-Cookie fields a browser recorded as one, joined by line feeds (Fi
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("HAR: a recorded FormData request replays, though each serialisation picks a boundary of its own; another form does not", async () => {
+  const dir = await tempDir();
+  const path = join(dir, "form.har");
+  const form = (name: string) => {
+    const f = new FormData();
+    f.set("name", name);
+    return f;
+  };
+  try {
+    const upstream = mockTransport(() => new Response("ok", { status: 201 }));
+    const recorder = await openHar(path, { mode: "record" });
+    const recorded = await recorder.stage(upstream)(
+      hop("POST", "https://api.test/upload", { body: form("ann") }),
+    );
+    assert.equal(recorded.status, 201);
+    await recorder.save();
+    const replay = (await openHar(path)).stage(noNetwork);
+    const again = await replay(
+      hop("POST", "https://api.test/upload", { body: form("ann") }),
+    );
+    assert.equal(again.status, 201);
+    await assert.rejects(
+      replay(hop("POST", "https://api.test/upload", { body: form("bob") })),
+      UnmatchedRequestError,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
