@@ -42,7 +42,7 @@ export interface MockCall {
   readonly hop: Hop;
   /** The route that answered; `undefined` when none matched. */
   readonly route: MockRoute | undefined;
-  /** The body parsed as JSON. */
+  /** The body parsed as JSON; a `TypeError` for a call with no body. */
   json(): unknown;
 }
 

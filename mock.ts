@@ -274,7 +274,12 @@ function makeCall(
     body,
     hop,
     route,
-    json: () => JSON.parse(body ?? ""),
+    json: () => {
+      if (body === null) {
+        throw new TypeError(`The ${hop.method} call had no body to parse`);
+      }
+      return JSON.parse(body);
+    },
   };
 }
 

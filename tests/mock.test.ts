@@ -293,6 +293,7 @@ test("routes answer in turn: once by default, then times(n), then persist", asyn
   );
   assert.deepEqual(mock.pending(), []);
   mock.assertDone();
+  assert.throws(() => first.calls[0].json(), /The GET call had no body/);
 });
 
 test("replyWithError rejects as a network failure; stall and delay end with the signal", async () => {
