@@ -166,16 +166,19 @@ export function storedFields(headers: Headers): [string, string][] {
  * The stored fields updated by a 304 or a HEAD's response (§3.2, §4.3.4):
  * each field the new response carries replaces the stored ones of that
  * name, except Content-Length, which describes the stored body. A new
- * response without a Date is dated when it arrived (RFC 9110 §6.6.1): the
- * stored Date goes, so that the age counts from then, not from the old one.
+ * response without a Date is dated `arrived` (RFC 9110 §6.6.1), so that the
+ * age counts from then, not from the stored response's Date.
  */
 export function updatedFields(
   stored: [string, string][],
   fresh: Headers,
+  arrived: number,
 ): [string, string][] {
   const incoming = storedFields(fresh).filter(([n]) => n !== "content-length");
+  if (!fresh.has("date")) {
+    incoming.push(["date", new Date(arrived).toUTCString()]);
+  }
   const replaced = new Set(incoming.map(([n]) => n));
-  replaced.add("date");
   return [...stored.filter(([n]) => !replaced.has(n)), ...incoming];
 }
 

@@ -206,7 +206,8 @@ export class MemoryCacheStore implements CacheStore {
   /**
    * Stores a response under `key`, replacing its variant, then evicts the
    * least recently used keys until the store is within its cap. A response
-   * too large for the cap is not kept, and what `key` held stays.
+   * too large for the cap is not kept (its variant is removed all the
+   * same), and the other variants of `key` stay.
    *
    * @example
    * ```ts
@@ -224,17 +225,17 @@ export class MemoryCacheStore implements CacheStore {
    * @returns whether it was kept
    */
   put(key: string, response: StoredResponse): boolean {
-    if (sizeOf(key, response) > this.maxBytes) return false;
     const variant = variantOf(response);
     const old = this.#entries.get(key);
-    const list = [
-      response,
-      ...(old?.list ?? []).filter((r) => variantOf(r) !== variant),
-    ];
+    const others = (old?.list ?? []).filter((r) => variantOf(r) !== variant);
+    const kept = sizeOf(key, response) <= this.maxBytes;
+    // Too large, it is not kept; the variant it replaces goes all the same.
+    const list = kept ? [response, ...others] : others;
     // Other variants make room for the new one, the oldest first.
     let size = list.reduce((n, r) => n + sizeOf(key, r), 0);
     while (size > this.maxBytes) size -= sizeOf(key, list.pop()!);
     this.delete(key);
+    if (list.length === 0) return kept;
     this.#entries.set(key, { list, size });
     this.#bytes += size;
     for (const [oldest, entry] of this.#entries) {
@@ -242,7 +243,7 @@ export class MemoryCacheStore implements CacheStore {
       this.#entries.delete(oldest);
       this.#bytes -= entry.size;
     }
-    return true;
+    return kept;
   }
 
   /**

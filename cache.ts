@@ -34,7 +34,6 @@
 
 import type { Hop, Stage, Transport } from "./_transport.ts";
 import { copyBody } from "./_cache_body.ts";
-import { readStream } from "./_stream.ts";
 import {
   currentAge,
   type Directives,
@@ -206,7 +205,8 @@ export interface HttpCacheOptions {
    * Milliseconds a background revalidation (`stale-while-revalidate`) may
    * take before it is given up: no caller waits on it, so no caller's
    * timeout bounds it, and requests that must validate the same response
-   * wait for it. Default 30 000, a session's default timeout.
+   * wait for it. From 1 to 2^31-1; default 30 000, a session's default
+   * timeout.
    */
   revalidateTimeout?: number;
   /**
@@ -262,6 +262,26 @@ function atLeastZero(value: number, name: string): number {
     throw new RangeError(`${name} must be a number >= 0, not ${value}`);
   }
   return value;
+}
+
+/**
+ * Reads an answer nobody else will, and keeps nothing of it: only while
+ * its copy is being stored (cancelling it would stop the copy) and until
+ * `signal` gives the read up; otherwise its body is cancelled at once.
+ */
+async function discard(
+  response: Response,
+  status: Status,
+  signal: AbortSignal,
+): Promise<void> {
+  if (response.body === null) return;
+  if (!status.stored) return await response.body.cancel();
+  const sink = new WritableStream<Uint8Array>({
+    write() {
+      if (!status.stored) throw new Error("no longer stored");
+    },
+  });
+  await response.body.pipeTo(sink, { signal });
 }
 
 async function sha256(text: string): Promise<string> {
@@ -331,10 +351,15 @@ export class HttpCache implements AsyncDisposable {
       "maxEntryBytes",
     );
     this.#keepStale = atLeastZero(options.keepStale ?? 86_400, "keepStale");
-    this.#revalidateTimeout = atLeastZero(
-      options.revalidateTimeout ?? 30_000,
-      "revalidateTimeout",
-    );
+    this.#revalidateTimeout = options.revalidateTimeout ?? 30_000;
+    if (
+      !Number.isInteger(this.#revalidateTimeout) ||
+      this.#revalidateTimeout < 1 || this.#revalidateTimeout > 2 ** 31 - 1
+    ) {
+      throw new RangeError(
+        `revalidateTimeout must be a number of milliseconds from 1 to 2^31-1, got ${this.#revalidateTimeout}`,
+      );
+    }
     this.#partition = options.partition ??
       ((hop) => this.#identity(hop));
     this.stage = (next) => (hop) => this.#handle(next, hop);
@@ -624,7 +649,7 @@ export class HttpCache implements AsyncDisposable {
     const responseTime = this.#clock();
     const updated: StoredResponse = {
       ...found,
-      headers: updatedFields(found.headers, response.headers),
+      headers: updatedFields(found.headers, response.headers, responseTime),
       requestTime,
       responseTime,
     };
@@ -717,23 +742,38 @@ export class HttpCache implements AsyncDisposable {
       status.detail = "too-large";
     });
     const copy = this.#copyOf(key);
-    const settled = copied.copy.then(async (body) => {
-      copy.done();
-      if (copy.unwanted) status.stored = false;
-      if (body === undefined || copy.unwanted) return;
-      // Without a coding the stored bytes are the wire's, so their length
-      // is said (a chunked response had none); with one, Content-Length
-      // stays the wire's, as on every body fetch decodes (see _decode.ts),
-      // and a HEAD's can still be compared with it.
-      const headers = field(entry.headers, "content-encoding") !== null
-        ? entry.headers
-        : entry.headers.filter(([n]) => n !== "content-length");
-      if (headers !== entry.headers) {
-        headers.push(["content-length", String(body.byteLength)]);
-      }
-      status.stored = await this.#put(key, { ...entry, headers, body }, true);
-    });
+    const settled = copied.copy.then((body) =>
+      this.#storeCopy(key, entry, body, copy, status)
+    ).finally(copy.done);
     return { response: attach(copied.response, status), settled };
+  }
+
+  /** Stores a copied body, unless an invalidation came while it streamed. */
+  async #storeCopy(
+    key: string,
+    entry: StoredResponse,
+    body: Uint8Array | undefined,
+    copy: { unwanted: boolean },
+    status: Status,
+  ): Promise<void> {
+    if (copy.unwanted) status.stored = false;
+    if (body === undefined || copy.unwanted) return;
+    // Without a coding the stored bytes are the wire's, so their length is
+    // said (a chunked response had none); with one, Content-Length stays
+    // the wire's, as on every body fetch decodes (see _decode.ts), and a
+    // HEAD's can still be compared with it.
+    const headers = field(entry.headers, "content-encoding") !== null
+      ? entry.headers
+      : entry.headers.filter(([n]) => n !== "content-length");
+    if (headers !== entry.headers) {
+      headers.push(["content-length", String(body.byteLength)]);
+    }
+    status.stored = await this.#put(key, { ...entry, headers, body }, true);
+    // An invalidation while the store wrote it: what was written is older.
+    if (copy.unwanted) {
+      status.stored = false;
+      await this.store.delete(key);
+    }
   }
 
   /** Notes a body being copied for `key` until `done` is called. */
@@ -768,11 +808,12 @@ export class HttpCache implements AsyncDisposable {
         const theirs = response.headers.get(name);
         return mine === null || theirs === null || mine === theirs;
       });
+      const responseTime = this.#clock();
       const updated: StoredResponse = {
         ...found,
-        headers: updatedFields(found.headers, response.headers),
+        headers: updatedFields(found.headers, response.headers, responseTime),
         requestTime,
-        responseTime: this.#clock(),
+        responseTime,
       };
       updated.keepUntil = this.#keepUntil(updated);
       status.stored = await this.#put(key, updated, same);
@@ -800,15 +841,9 @@ export class HttpCache implements AsyncDisposable {
     };
     const use: Use = { kind: "validate", staleIfError: false };
     const status: Status = { hit: false, fwd: "stale", stored: false };
-    // Nobody reads the answer: it is read here, as far as a body is
-    // stored, so that the copy taken for the store is not cancelled.
-    const limit = this.maxEntryBytes + 1;
     this.#track(
       this.#lead(next, background, key, req, found, use, status).then(
-        async ({ response }) => {
-          if (response.body === null) return;
-          await readStream(response.body, this.#stop.signal, limit);
-        },
+        ({ response }) => discard(response, status, background.signal),
       ),
     );
   }

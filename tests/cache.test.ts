@@ -395,6 +395,8 @@ test("§4.3.4 and RFC 9110 §6.6.1: a 304 without a Date restarts the age from w
     const hit = await t.get(t.url("/v"));
     assert.equal(hit.cache.hit, true);
     assert.equal(hit.headers.get("age"), "5");
+    // Dated when the 304 arrived, five seconds ago.
+    assert.equal(hit.headers.get("date"), t.clock.date(-5));
     assert.equal(arrived(t.server), 2);
   } finally {
     await t.done();
@@ -742,12 +744,14 @@ test("the memory store stays within its cap, evicting the least recently used", 
   }
 });
 
-test("the memory store: a response too large for its cap is reported not stored, and the key's other variants stay", async () => {
+test("the memory store: a response too large for its cap is reported not stored; the key's other variants stay, the one it replaces goes", async () => {
   const store = new MemoryCacheStore({ maxBytes: 3500 });
+  let grown = false;
   const t = await setup((req, res) => {
-    res.setHeader("cache-control", "max-age=60");
+    res.setHeader("cache-control", "max-age=60, stale-while-revalidate=3600");
     res.setHeader("vary", "accept");
-    res.end(req.headers.accept === "big" ? "z".repeat(5000) : "small");
+    const big = req.headers.accept === "big" || grown;
+    res.end(big ? "z".repeat(5000) : "small");
   }, { store });
   try {
     const small = () => t.get(t.url("/v"), { headers: { accept: "small" } });
@@ -757,6 +761,16 @@ test("the memory store: a response too large for its cap is reported not stored,
     assert.equal(big.cache.stored, false);
     assert.equal((await small()).cache.hit, true);
     assert.equal(arrived(t.server), 2);
+    // The small variant grows past the cap: its old response is not kept
+    // to be served in its place.
+    grown = true;
+    t.clock.tick(61);
+    // Served stale while the background revalidation gets the larger one.
+    assert.equal((await small()).text, "small");
+    await t.cache.idle();
+    assert.equal(arrived(t.server), 3);
+    assert.equal((await small()).text.length, 5000);
+    assert.equal(arrived(t.server), 4);
   } finally {
     await t.done();
   }

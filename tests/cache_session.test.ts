@@ -2,7 +2,12 @@
 // jar beside it, credentials keeping entries apart, per-request control.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cacheStatus, HttpCache } from "../cache.ts";
+import {
+  cacheStatus,
+  type CacheStore,
+  HttpCache,
+  MemoryCacheStore,
+} from "../cache.ts";
 import { Session } from "../mod.ts";
 import { origin, TestClock } from "./_cache.ts";
 import { until, within } from "./_wait.ts";
@@ -269,5 +274,105 @@ test("§4.4: a body still streaming in when a POST to its URL succeeds is not st
   } finally {
     for (const res of open) res.end("");
     await server.close();
+  }
+});
+
+test("§4.4: an invalidation while the store is still writing the copy: what was written is removed, the next GET goes to the origin", async () => {
+  const clock = new TestClock();
+  let version = 1;
+  const server = await origin(clock, (req, res) => {
+    if (req.method === "POST") {
+      version++;
+      res.statusCode = 204;
+      return res.end();
+    }
+    res.setHeader("cache-control", "max-age=600");
+    res.end(`version ${version}`);
+  });
+  let writing!: () => void;
+  const written = new Promise<void>((go) => writing = go);
+  let release!: () => void;
+  const slow = new Promise<void>((go) => release = go);
+  const memory = new MemoryCacheStore();
+  const store: CacheStore = {
+    get: (key) => memory.get(key),
+    put: async (key, response) => {
+      writing();
+      await slow;
+      return memory.put(key, response);
+    },
+    delete: (key) => memory.delete(key),
+  };
+  await using cache = new HttpCache({ clock: clock.read, store });
+  await using s = new Session({ baseUrl: server.origin, cache });
+  try {
+    assert.equal(await (await s.get("/doc")).text(), "version 1");
+    await within(written, 5_000, "the store's write");
+    assert.equal((await s.post("/doc", { body: "update" })).status, 204);
+    release();
+    await cache.idle();
+    assert.equal(await (await s.get("/doc")).text(), "version 2");
+    assert.equal(server.seen.filter((x) => x.method === "GET").length, 2);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a background revalidation's answer: a body nobody stores is cancelled at once; one that stalls is given up after revalidateTimeout", async () => {
+  assert.throws(
+    () => new HttpCache({ revalidateTimeout: Infinity }),
+    RangeError,
+  );
+  assert.throws(() => new HttpCache({ revalidateTimeout: 0 }), RangeError);
+  for (const answer of ["no-store", "stalled"] as const) {
+    const clock = new TestClock();
+    let n = 0;
+    let pulled = 0;
+    let cancel!: () => void;
+    const cancelled = new Promise<void>((go) => cancel = go);
+    const transport = () => {
+      if (++n === 1) {
+        return Promise.resolve(
+          new Response("v1", {
+            headers: {
+              "cache-control": "max-age=1, stale-while-revalidate=60",
+            },
+          }),
+        );
+      }
+      // The background revalidation's answer: a body that goes on and on
+      // (no-store), or sends a chunk and then nothing, deaf to the signal.
+      const body = new ReadableStream<Uint8Array>({
+        pull: (controller) => {
+          pulled++;
+          if (answer === "no-store" || pulled === 1) {
+            controller.enqueue(new Uint8Array(1024));
+            return;
+          }
+          return new Promise<void>(() => {});
+        },
+        cancel: () => cancel(),
+      });
+      const cc = answer === "no-store" ? "no-store" : "max-age=600";
+      return Promise.resolve(
+        new Response(body, { headers: { "cache-control": cc } }),
+      );
+    };
+    await using cache = new HttpCache({
+      clock: clock.read,
+      revalidateTimeout: 100,
+    });
+    await using s = new Session({ transport, cache, timeout: 5_000 });
+    assert.equal(await (await s.get("http://o.test/x")).text(), "v1");
+    await cache.idle();
+    clock.tick(2);
+    assert.equal(await (await s.get("http://o.test/x")).text(), "v1");
+    await within(cancelled, 5_000, `the ${answer} answer's cancel`);
+    await within(
+      cache.idle(),
+      5_000,
+      `cache.idle() after the ${answer} answer`,
+    );
+    assert.ok(pulled < 64, `${answer}: ${pulled} chunks pulled`);
   }
 });
