@@ -1,6 +1,7 @@
 // The HTTP cache inside a session: redirects followed from the store, the
 // jar beside it, credentials keeping entries apart, per-request control.
 import { test } from "node:test";
+import type { ServerResponse } from "node:http";
 import assert from "node:assert/strict";
 import {
   cacheStatus,
@@ -244,17 +245,30 @@ test("a background revalidation the origin never answers is given up after reval
   }
 });
 
-test("§4.4: a body still streaming in when a POST to its URL succeeds is not stored: the next GET goes to the origin", async () => {
-  const clock = new TestClock();
+/**
+ * An origin whose document has a version a POST moves on; `get` answers a
+ * GET, its Cache-Control set.
+ */
+function versionedDoc(
+  clock: TestClock,
+  get: (res: ServerResponse, version: number) => void,
+) {
   let version = 1;
-  const open: { end(text: string): void }[] = [];
-  const server = await origin(clock, (req, res) => {
+  return origin(clock, (req, res) => {
     if (req.method === "POST") {
       version++;
       res.statusCode = 204;
       return res.end();
     }
     res.setHeader("cache-control", "max-age=600");
+    get(res, version);
+  });
+}
+
+test("§4.4: a body still streaming in when a POST to its URL succeeds is not stored: the next GET goes to the origin", async () => {
+  const clock = new TestClock();
+  const open: { end(text: string): void }[] = [];
+  const server = await versionedDoc(clock, (res, version) => {
     res.write(`version ${version} `);
     open.push(res);
   });
@@ -279,16 +293,10 @@ test("§4.4: a body still streaming in when a POST to its URL succeeds is not st
 
 test("§4.4: an invalidation while the store is still writing the copy: what was written is removed, the next GET goes to the origin", async () => {
   const clock = new TestClock();
-  let version = 1;
-  const server = await origin(clock, (req, res) => {
-    if (req.method === "POST") {
-      version++;
-      res.statusCode = 204;
-      return res.end();
-    }
-    res.setHeader("cache-control", "max-age=600");
-    res.end(`version ${version}`);
-  });
+  const server = await versionedDoc(
+    clock,
+    (res, version) => res.end(`version ${version}`),
+  );
   let writing!: () => void;
   const written = new Promise<void>((go) => writing = go);
   let release!: () => void;
