@@ -345,7 +345,10 @@ function urlChecks(url: string | URL | UrlTester, origin?: string): Check[] {
     checks.push(originCheck(new URL(origin).origin));
   }
   checks.push(pathCheck(parsed.pathname));
-  if (parsed.search !== "") checks.push(exactQueryCheck(parsed.searchParams));
+  // A "?" with nothing after it is a query too: the empty one.
+  if (text.split("#")[0].includes("?")) {
+    checks.push(exactQueryCheck(parsed.searchParams));
+  }
   return checks;
 }
 

@@ -109,6 +109,7 @@ test("routes: query (named values, or the URL's whole query), headers, body, JSO
   })
     .reply(200, { body: "list" }).persist();
   mock.get("https://q.test/exact?x=1").reply(200, { body: "exact" }).persist();
+  mock.get("https://q.test/none?").reply(200, { body: "none" }).persist();
   mock.get("https://q.test/h", {
     headers: {
       Accept: "application/json",
@@ -141,6 +142,12 @@ test("routes: query (named values, or the URL's whole query), headers, body, JSO
     /query: wanted x=1, got x=1&y=2/,
   );
   await assert.rejects(text("GET", "https://q.test/exact"), /got none/);
+  // A bare "?" in the route is the empty query, the whole of it.
+  assert.equal(await text("GET", "https://q.test/none"), "none");
+  await assert.rejects(
+    text("GET", "https://q.test/none?x=1"),
+    /query: wanted none, got x=1/,
+  );
   const headers = { accept: "application/json", authorization: "Bearer t" };
   assert.equal(await text("GET", "https://q.test/h", { headers }), "h");
   await assert.rejects(
