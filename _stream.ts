@@ -51,8 +51,9 @@ export async function readStream(
 }
 
 /**
- * A response to hand on and a copy of its body, for a stage that keeps one
- * (the cache, a HAR recording) to read alongside. When the handed-on body
+ * A response to hand on (with the same status, headers and URL) and a copy
+ * of its body, for a stage that keeps one (the cache, a HAR recording) to
+ * read alongside. When the handed-on body
  * is cancelled, `cancelled` aborts: the copy's reader stops too, and the
  * cancel reaches the body's source (a tee cancels its source only once both
  * branches are cancelled).
@@ -87,6 +88,12 @@ export function teeResponse(response: Response): {
     status: response.status,
     statusText: response.statusText,
     headers: response.headers,
+  });
+  // A constructed response has no URL: it keeps the one it stands for
+  // (configurable, for a session that sets its own).
+  Object.defineProperty(given, "url", {
+    value: response.url,
+    configurable: true,
   });
   return { given, copy, cancelled: cancel.signal };
 }

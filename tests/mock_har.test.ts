@@ -496,3 +496,20 @@ test("HAR: a recorded FormData request replays, though each serialisation picks 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("HAR: a recording stage hands on the response with its URL", async () => {
+  const dir = await tempDir();
+  const server = await serve(app);
+  try {
+    const har = await openHar(join(dir, "url.har"), { mode: "record" });
+    const r = await har.stage(fetchTransport)(
+      hop("GET", `${server.origin}/me`),
+    );
+    assert.equal(r.url, `${server.origin}/me`);
+    await r.body?.cancel();
+    await har.save();
+  } finally {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
