@@ -10,7 +10,7 @@
 import type { Call, Step } from "./_call.ts";
 import { RedirectError, TooManyRedirectsError } from "./_errors.ts";
 import { cancelBody, runBeforeRedirect } from "./_hooks.ts";
-import { readStream } from "./_stream.ts";
+import { readUntil } from "./_stream.ts";
 import { urlProblem } from "./_guard.ts";
 import {
   isRedirect,
@@ -34,15 +34,11 @@ const CONTENT_HEADERS = [
 
 /** A redirect response as kept in `history`: its body read, its URL set. */
 async function snapshot(response: Response, call: Call): Promise<Response> {
+  // A redirect whose body fails still tells where to go next: what was
+  // read of it is kept.
   const body = response.body === null
     ? null
-    : await readStream(response.body, call.signal, REDIRECT_BODY_LIMIT).catch(
-      (error) => {
-        if (call.signal.aborted) throw error;
-        // A redirect whose body fails still tells where to go next.
-        return null;
-      },
-    );
+    : (await readUntil(response.body, call.signal, REDIRECT_BODY_LIMIT)).bytes;
   const copy = new Response(body as BodyInit | null, {
     status: response.status,
     statusText: response.statusText,

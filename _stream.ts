@@ -21,8 +21,30 @@ export async function readStream(
   signal: AbortSignal,
   limit = Infinity,
 ): Promise<Uint8Array<ArrayBuffer>> {
+  const read = await readUntil(body, signal, limit);
+  if (!read.whole) throw read.error;
+  return read.bytes;
+}
+
+/**
+ * As {@linkcode readStream}, but a stream that fails gives the bytes read
+ * before it did, with its error; only an abort rejects.
+ *
+ * @param body the stream
+ * @param signal what gives the read up
+ * @param limit the most bytes kept
+ * @returns the bytes, and whether the stream ended without an error
+ */
+export async function readUntil(
+  body: ReadableStream<Uint8Array>,
+  signal: AbortSignal,
+  limit = Infinity,
+): Promise<
+  { bytes: Uint8Array<ArrayBuffer>; whole: boolean; error?: unknown }
+> {
   const chunks: Uint8Array[] = [];
   let size = 0;
+  let failed: { error: unknown } | undefined;
   const reader = body.getReader();
   const stop = () => reader.cancel(signal.reason).catch(() => {});
   if (signal.aborted) stop();
@@ -37,17 +59,21 @@ export async function readStream(
     }
     // Not awaited: a cancel that never settles must not hold the read.
     if (size === limit) reader.cancel().catch(() => {});
+  } catch (error) {
+    failed = { error };
   } finally {
     signal.removeEventListener("abort", stop);
   }
   signal.throwIfAborted();
-  const out = new Uint8Array(size);
+  const bytes = new Uint8Array(size);
   let at = 0;
   for (const chunk of chunks) {
-    out.set(chunk, at);
+    bytes.set(chunk, at);
     at += chunk.byteLength;
   }
-  return out;
+  return failed === undefined
+    ? { bytes, whole: true }
+    : { bytes, whole: false, error: failed.error };
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   SessionClosedError,
   TimeoutError,
   TooManyRedirectsError,
+  type Transport,
 } from "../mod.ts";
 
 // /redirect/<status>/<path...> answers <status> with Location /<path...>;
@@ -610,4 +611,25 @@ test("redirect: every method, body kind and per-request setting arrives as sent,
   } finally {
     await server.close();
   }
+});
+
+test("redirect: one whose body fails midway is still followed, and history keeps what was read of it", async () => {
+  const transport: Transport = (hop) => {
+    if (hop.url.endsWith("/next")) return Promise.resolve(new Response("end"));
+    let pulls = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (pulls++ === 0) {
+          controller.enqueue(new TextEncoder().encode("partial"));
+        } else controller.error(new Error("connection reset"));
+      },
+    });
+    return Promise.resolve(
+      new Response(body, { status: 302, headers: { location: "/next" } }),
+    );
+  };
+  await using s = new Session({ transport });
+  const r = await s.get("http://127.0.0.1:9/start");
+  assert.equal(await r.text(), "end");
+  assert.equal(await r.history[0].text(), "partial");
 });
