@@ -98,28 +98,57 @@ export function teeResponse(response: Response): {
     return { given: response, copy: null, cancelled: cancel.signal };
   }
   const [handed, copy] = response.body.tee();
-  const reader = handed.getReader();
-  const body = new ReadableStream<Uint8Array>({
+  const given = relayed(response, handed, (cancelled, reason) => {
+    if (cancelled) {
+      cancel.abort(new Error("the body was cancelled", { cause: reason }));
+    }
+  });
+  return { given, copy, cancelled: cancel.signal };
+}
+
+/**
+ * `response` with `body` read through in place of its own, so that `ended`
+ * runs once the body has ended, failed or been cancelled (`cancelled`, with
+ * the cancel's reason). Status, headers and URL stay; the URL is defined
+ * configurable, for a session that sets its own.
+ *
+ * @param response the response
+ * @param body the body to hand on, read no further ahead than its reader
+ * @param ended called once, when the body is done with
+ * @returns the response to hand on
+ */
+export function relayed(
+  response: Response,
+  body: ReadableStream<Uint8Array>,
+  ended: (cancelled: boolean, reason?: unknown) => void,
+): Response {
+  const reader = body.getReader();
+  const wrapped = new ReadableStream<Uint8Array>({
     async pull(controller) {
-      const { done, value } = await reader.read();
-      if (done) controller.close();
-      else controller.enqueue(value);
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          ended(false);
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (error) {
+        ended(false);
+        controller.error(error);
+      }
     },
     cancel(reason) {
-      cancel.abort(new Error("the body was cancelled", { cause: reason }));
+      ended(true, reason);
       return reader.cancel(reason);
     },
-  });
-  const given = new Response(body, {
+  }, { highWaterMark: 0 });
+  const out = new Response(wrapped, {
     status: response.status,
     statusText: response.statusText,
     headers: response.headers,
   });
-  // A constructed response has no URL: it keeps the one it stands for
-  // (configurable, for a session that sets its own).
-  Object.defineProperty(given, "url", {
+  Object.defineProperty(out, "url", {
     value: response.url,
     configurable: true,
   });
-  return { given, copy, cancelled: cancel.signal };
+  return out;
 }

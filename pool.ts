@@ -29,6 +29,7 @@ import { type Hop, pooledUrls, type Transport } from "./_transport.ts";
 import { unref } from "./_runtime.ts";
 import { type Client, createClient, type TlsOptions } from "./_clients.ts";
 import { requestBody } from "./_resend.ts";
+import { relayed } from "./_stream.ts";
 
 /**
  * Options of a {@linkcode Pool}.
@@ -673,38 +674,9 @@ function wait(queue: Queue, signal: AbortSignal): Promise<void> {
  * cancelled or failed. A response without a body releases at once.
  */
 function holdUntilBodyEnds(response: Response, release: () => void): Response {
-  const body = response.body;
-  if (body === null) {
+  if (response.body === null) {
     release();
     return response;
   }
-  const reader = body.getReader();
-  const wrapped = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { done, value } = await reader.read();
-        if (done) {
-          release();
-          controller.close();
-        } else controller.enqueue(value);
-      } catch (error) {
-        release();
-        controller.error(error);
-      }
-    },
-    cancel(reason) {
-      release();
-      return reader.cancel(reason);
-    },
-  }, { highWaterMark: 0 });
-  const out = new Response(wrapped, {
-    status: response.status,
-    statusText: response.statusText,
-    headers: response.headers,
-  });
-  Object.defineProperty(out, "url", {
-    value: response.url,
-    configurable: true,
-  });
-  return out;
+  return relayed(response, response.body, release);
 }
