@@ -75,11 +75,14 @@ const NO_HOOKS: CallHooks = Object.freeze({
 });
 
 /** Throws a `RangeError` for a timeout that is not 1 to 2^31-1 ms. */
-export function checkTimeout(value: number | null | undefined): void {
+export function checkTimeout(
+  value: number | null | undefined,
+  name = "timeout",
+): void {
   if (value == null) return;
   if (typeof value !== "number" || !(value > 0) || value > 2 ** 31 - 1) {
     throw new RangeError(
-      `timeout must be a number of milliseconds from 1 to 2^31-1, got ${value}`,
+      `${name} must be a number of milliseconds from 1 to 2^31-1, got ${value}`,
     );
   }
 }

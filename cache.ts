@@ -34,6 +34,7 @@
 
 import type { Hop, Stage, Transport } from "./_transport.ts";
 import { copyBody } from "./_cache_body.ts";
+import { checkTimeout } from "./_plan.ts";
 import {
   currentAge,
   type Directives,
@@ -352,14 +353,7 @@ export class HttpCache implements AsyncDisposable {
     );
     this.#keepStale = atLeastZero(options.keepStale ?? 86_400, "keepStale");
     this.#revalidateTimeout = options.revalidateTimeout ?? 30_000;
-    if (
-      !Number.isInteger(this.#revalidateTimeout) ||
-      this.#revalidateTimeout < 1 || this.#revalidateTimeout > 2 ** 31 - 1
-    ) {
-      throw new RangeError(
-        `revalidateTimeout must be a number of milliseconds from 1 to 2^31-1, got ${this.#revalidateTimeout}`,
-      );
-    }
+    checkTimeout(this.#revalidateTimeout, "revalidateTimeout");
     this.#partition = options.partition ??
       ((hop) => this.#identity(hop));
     this.stage = (next) => (hop) => this.#handle(next, hop);
@@ -762,12 +756,11 @@ export class HttpCache implements AsyncDisposable {
     // said (a chunked response had none); with one, Content-Length stays
     // the wire's, as on every body fetch decodes (see _decode.ts), and a
     // HEAD's can still be compared with it.
-    const headers = field(entry.headers, "content-encoding") !== null
-      ? entry.headers
-      : entry.headers.filter(([n]) => n !== "content-length");
-    if (headers !== entry.headers) {
-      headers.push(["content-length", String(body.byteLength)]);
-    }
+    const headers: [string, string][] =
+      field(entry.headers, "content-encoding") !== null ? entry.headers : [
+        ...entry.headers.filter(([n]) => n !== "content-length"),
+        ["content-length", String(body.byteLength)],
+      ];
     status.stored = await this.#put(key, { ...entry, headers, body }, true);
     // An invalidation while the store wrote it: what was written is older.
     if (copy.unwanted) {
