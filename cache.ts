@@ -35,6 +35,7 @@
 import type { Hop, Stage, Transport } from "./_transport.ts";
 import { copyBody } from "./_cache_body.ts";
 import { checkTimeout } from "./_plan.ts";
+import { unref } from "./_runtime.ts";
 import {
   currentAge,
   type Directives,
@@ -823,22 +824,47 @@ export class HttpCache implements AsyncDisposable {
     req: Directives,
   ): void {
     if (this.#inflight.has(key)) return;
+    const given = this.#givenUp();
     const background: Hop = {
       ...hop,
       method: "GET",
       body: null,
-      signal: AbortSignal.any([
-        this.#stop.signal,
-        AbortSignal.timeout(this.#revalidateTimeout),
-      ]),
+      signal: given.signal,
     };
     const use: Use = { kind: "validate", staleIfError: false };
     const status: Status = { hit: false, fwd: "stale", stored: false };
     this.#track(
       this.#lead(next, background, key, req, found, use, status).then(
-        ({ response }) => discard(response, status, background.signal),
-      ),
+        ({ response }) => discard(response, status, given.signal),
+      ).finally(given.done),
     );
+  }
+
+  /**
+   * A background revalidation's signal: aborted by `close()` or after
+   * `revalidateTimeout`. Its own controller and timer, not
+   * `AbortSignal.any` over `AbortSignal.timeout`: Bun's `pipeTo` given such
+   * a signal sometimes never sees it abort.
+   */
+  #givenUp(): { signal: AbortSignal; done(): void } {
+    const controller = new AbortController();
+    const stop = this.#stop.signal;
+    const onStop = () => controller.abort(stop.reason);
+    if (stop.aborted) onStop();
+    else stop.addEventListener("abort", onStop, { once: true });
+    const timer = setTimeout(
+      () => controller.abort(new DOMException("timed out", "TimeoutError")),
+      this.#revalidateTimeout,
+    );
+    // A revalidation nobody waits on does not keep the process alive.
+    unref(timer);
+    return {
+      signal: controller.signal,
+      done: () => {
+        clearTimeout(timer);
+        stop.removeEventListener("abort", onStop);
+      },
+    };
   }
 
   #serve(
